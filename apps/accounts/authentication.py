@@ -1,0 +1,56 @@
+"""Bearer-token authentication for the API, answering 401 in the gateway's fault shape."""
+
+from __future__ import annotations
+
+import hashlib
+
+from django.utils import timezone
+from oauth2_provider.models import get_access_token_model
+from rest_framework.authentication import BaseAuthentication
+from rest_framework.request import Request
+
+from apps.accounts.models import TENANT_SCOPE_PREFIX
+from apps.accounts.principal import ApiPrincipal
+from apps.core.errors import ExpiredToken, InvalidToken
+
+AccessToken = get_access_token_model()
+
+
+def _bearer_token(request: Request) -> str | None:
+    header = request.META.get("HTTP_AUTHORIZATION", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer":
+        return None if not header else ""
+    return token.strip()
+
+
+def principal_from_access_token(raw: str) -> ApiPrincipal:
+    checksum = hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()
+    token = (
+        AccessToken.objects.select_related("application")
+        .filter(token_checksum=checksum)
+        .only("expires", "scope", "application__client_id", "application__revoked_at")
+        .first()
+    )
+    if token is None or token.application is None or token.application.revoked_at is not None:
+        raise InvalidToken()
+    if token.expires <= timezone.now():
+        raise ExpiredToken()
+    scopes = token.scope.split()
+    tenants = [s[len(TENANT_SCOPE_PREFIX) :] for s in scopes if s.startswith(TENANT_SCOPE_PREFIX)]
+    if len(tenants) != 1:
+        raise InvalidToken()
+    return ApiPrincipal(tenant=tenants[0], scopes=frozenset(scopes), client_id=token.application.client_id)
+
+
+class BearerTokenAuthentication(BaseAuthentication):
+    def authenticate(self, request: Request) -> tuple[None, ApiPrincipal] | None:
+        raw = _bearer_token(request)
+        if raw is None:
+            return None
+        if not raw:
+            raise InvalidToken()
+        return None, principal_from_access_token(raw)
+
+    def authenticate_header(self, request: Request) -> str:
+        return 'Bearer realm="ai-service"'

@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import models
+from oauth2_provider.models import AbstractApplication
+
+from apps.tenants.models import Tenant
+
+
+class Scope(models.TextChoices):
+    AGENT_READ = "ai.agent_read", "Read jobs, agents, tools, MCP servers and tokens; export agents"
+    AGENT_MANAGE = "ai.agent_manage", "Delete jobs; write agents, tools, MCP servers and tokens; import"
+    AGENT_EXECUTION_MANAGE = "ai.agentexecution_manage", "Run agents and chat"
+
+
+TENANT_SCOPE_PREFIX = "tenant="
+
+
+class ApiClient(AbstractApplication):
+    """An OAuth2 client (client-credentials grant) that belongs to exactly one tenant.
+
+    This is django-oauth-toolkit's swappable Application: its access tokens point here, so every token knows
+    its tenant through its client. The secret is stored hashed (the toolkit's default).
+    """
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="api_clients")
+    scopes = models.CharField(max_length=255, help_text="Allowed scopes, separated by spaces")
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta(AbstractApplication.Meta):
+        swappable = "OAUTH2_PROVIDER_APPLICATION_MODEL"
+
+    @property
+    def allowed_scopes(self) -> list[str]:
+        return self.scopes.split()
+
+    @property
+    def tenant_scope(self) -> str:
+        return TENANT_SCOPE_PREFIX + self.tenant.name
+
+    def is_usable(self, request: Any) -> bool:
+        # A revoked client can no longer obtain tokens.
+        return self.revoked_at is None

@@ -1,0 +1,124 @@
+"""Errors in the published shapes: `ErrorMessage` for 4xx/5xx, the gateway `fault` for 401.
+
+No API path ever answers with a Django HTML page or DRF's default `{"detail": ...}` body.
+"""
+
+from __future__ import annotations
+
+import logging
+from http import HTTPStatus
+from typing import Any
+
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.views import defaults
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+
+logger = logging.getLogger(__name__)
+
+API_PREFIXES = ("/ai-service/", "/oauth/")
+
+
+class InvalidToken(exceptions.AuthenticationFailed):
+    fault = ("Invalid access token", "oauth.v2.InvalidAccessToken")
+
+
+class ExpiredToken(exceptions.AuthenticationFailed):
+    fault = ("Access Token expired", "keymanagement.service.access_token_expired")
+
+
+class ApiError(exceptions.APIException):
+    """A 4xx with a message and, optionally, the field it is about."""
+
+    def __init__(
+        self, message: str, *, code: int = 400, field: str | None = None, resource_id: str | None = None
+    ) -> None:
+        super().__init__(message)
+        self.status_code = code
+        self.field = field
+        self.resource_id = resource_id
+
+
+def error_body(
+    code: int, message: str, *, details: list[dict[str, str]] | None = None, resource_id: str | None = None
+) -> dict[str, Any]:
+    body: dict[str, Any] = {"code": code, "status": HTTPStatus(code).phrase, "message": message}
+    if details:
+        body["details"] = details
+    if resource_id is not None:
+        body["resourceId"] = resource_id
+    return body
+
+
+def fault_body(faultstring: str, errorcode: str) -> dict[str, Any]:
+    return {"fault": {"faultstring": faultstring, "detail": {"errorcode": errorcode}}}
+
+
+def _details_from_validation(detail: Any, prefix: str = "") -> list[dict[str, str]]:
+    if isinstance(detail, dict):
+        out: list[dict[str, str]] = []
+        for key, value in detail.items():
+            out += _details_from_validation(value, f"{prefix}.{key}" if prefix else str(key))
+        return out
+    if isinstance(detail, list):
+        return [d for item in detail for d in _details_from_validation(item, prefix)]
+    return [{"field": prefix or "body", "type": "invalid", "message": str(detail)}]
+
+
+def _render(exc: exceptions.APIException) -> Response:
+    code = exc.status_code
+    if isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed):
+        faultstring, errorcode = getattr(exc, "fault", InvalidToken.fault)
+        return Response(fault_body(faultstring, errorcode), status=status.HTTP_401_UNAUTHORIZED)
+    if isinstance(exc, ApiError):
+        details = [{"field": exc.field, "type": "invalid", "message": str(exc.detail)}] if exc.field else None
+        return Response(error_body(code, str(exc.detail), details=details, resource_id=exc.resource_id), code)
+    if isinstance(exc, exceptions.ValidationError):
+        details = _details_from_validation(exc.detail)
+        message = details[0]["message"] if len(details) == 1 else "The request is not valid."
+        return Response(error_body(400, message, details=details), 400)
+    if isinstance(exc, exceptions.ParseError | exceptions.UnsupportedMediaType):
+        # A body that is not JSON is a bad request, whatever the exact reason.
+        return Response(error_body(400, str(exc.detail)), 400)
+    return Response(error_body(code, str(exc.detail)), code)
+
+
+def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound(str(exc) or "Not found.")
+    if isinstance(exc, exceptions.APIException):
+        response = _render(exc)
+        if getattr(exc, "wait", None):
+            response["Retry-After"] = str(int(exc.wait or 0))
+        if response.status_code == 401:
+            response["WWW-Authenticate"] = 'Bearer realm="ai-service"'
+        return response
+    from rest_framework.views import exception_handler  # imported late: rest_framework.views imports us
+
+    fallback = exception_handler(exc, context)
+    if fallback is not None:
+        return fallback
+    logger.exception("Unhandled error in %s", context.get("view"))
+    return Response(error_body(500, "Internal error; the incident is logged."), 500)
+
+
+def _is_api(request: HttpRequest) -> bool:
+    return request.path.startswith(API_PREFIXES)
+
+
+def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    if _is_api(request):
+        return JsonResponse(error_body(404, "No such resource or operation."), status=404)
+    return defaults.page_not_found(request, exception)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    if _is_api(request):
+        return JsonResponse(error_body(500, "Internal error; the incident is logged."), status=500)
+    return defaults.server_error(request)
+
+
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    if _is_api(request):
+        return JsonResponse(error_body(400, "Bad request."), status=400)
+    return defaults.bad_request(request, exception)

@@ -1,0 +1,131 @@
+"""The list parameters shared by every list endpoint: pageSize, pageNumber, sort, fields and X-Total-Count."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+
+from apps.core.errors import ApiError
+
+# A field tree names the fields a resource has: a leaf is None, an object maps its own fields.
+FieldTree = Mapping[str, "FieldTree | None"]
+# A selection is the part of a tree the client asked for: True takes a field whole.
+Selection = dict[str, "Selection | bool"]
+
+
+@dataclass(frozen=True)
+class SortKey:
+    field: str
+    descending: bool
+
+
+@dataclass(frozen=True)
+class ListParams:
+    page_size: int
+    page_number: int
+    sort: tuple[SortKey, ...]
+    fields: Selection | None
+    want_total: bool
+
+    @property
+    def offset(self) -> int:
+        return (self.page_number - 1) * self.page_size
+
+
+def _positive_int(raw: str | None, name: str, default: int, maximum: int | None = None) -> int:
+    if raw is None:
+        return default
+    text = raw.strip()
+    if not text.isdigit() or not text.isascii() or int(text) < 1:
+        raise ApiError(f"{name} must be a positive whole number.", field=name)
+    value = int(text)
+    if maximum is not None and value > maximum:
+        raise ApiError(f"{name} must be at most {maximum}.", field=name)
+    return value
+
+
+def _parse_sort(raw: str | None, sortable: Mapping[str, str]) -> tuple[SortKey, ...]:
+    if raw is None or not raw.strip():
+        return ()
+    keys: list[SortKey] = []
+    for part in raw.split(","):
+        field, _, direction = part.strip().partition(":")
+        if field not in sortable:
+            raise ApiError(
+                f"Cannot sort by '{field}'; sortable fields: {', '.join(sortable)}.", field="sort"
+            )
+        if direction not in ("", "asc", "ASC", "desc", "DESC"):
+            raise ApiError(f"Sort direction '{direction}' must be asc or desc.", field="sort")
+        keys.append(SortKey(field, direction in ("desc", "DESC")))
+    return tuple(keys)
+
+
+def _parse_fields(raw: str | None, tree: FieldTree, whole: frozenset[str]) -> Selection | None:
+    if raw is None or not raw.strip():
+        return None
+    selection: Selection = {"id": True}
+    for path in (p.strip() for p in raw.split(",")):
+        if path:
+            _select(selection, tree, path.split("."), path, whole)
+    return selection
+
+
+def _select(selection: Selection, tree: FieldTree, parts: list[str], path: str, whole: frozenset[str]) -> None:
+    head, rest = parts[0], parts[1:]
+    if head not in tree:
+        raise ApiError(f"Unknown field '{path}' in fields.", field="fields")
+    subtree = tree[head]
+    if not rest or subtree is None or head in whole:
+        if rest and subtree is None:
+            raise ApiError(f"Unknown field '{path}' in fields.", field="fields")
+        selection[head] = True
+        return
+    current = selection.get(head)
+    if current is True:
+        return
+    child: Selection = current if isinstance(current, dict) else {}
+    selection[head] = child
+    _select(child, subtree, rest, path, whole)
+
+
+def parse_list_params(
+    query: Mapping[str, str],
+    headers: Mapping[str, str],
+    *,
+    sortable: Mapping[str, str],
+    tree: FieldTree,
+    whole: frozenset[str] = frozenset(),
+) -> ListParams:
+    """Validate the list parameters; `whole` names objects returned whole when any part is asked for."""
+    return ListParams(
+        page_size=_positive_int(
+            query.get("pageSize"), "pageSize", settings.API_PAGE_SIZE_DEFAULT, settings.API_PAGE_SIZE_MAX
+        ),
+        page_number=_positive_int(query.get("pageNumber"), "pageNumber", 1, maximum=10_000_000),
+        sort=_parse_sort(query.get("sort"), sortable),
+        fields=parse_fields(query.get("fields"), tree, whole),
+        want_total=headers.get("X-Total-Count", "").strip().lower() == "true",
+    )
+
+
+def parse_fields(raw: str | None, tree: FieldTree, whole: frozenset[str] = frozenset()) -> Selection | None:
+    return _parse_fields(raw, tree, whole)
+
+
+def project(representation: Mapping[str, Any], selection: Selection | None) -> dict[str, Any]:
+    """Keep only the selected parts of a representation (all of it when nothing was selected)."""
+    if selection is None:
+        return dict(representation)
+    out: dict[str, Any] = {}
+    for key, chosen in selection.items():
+        if key not in representation:
+            continue
+        value = representation[key]
+        if chosen is True or not isinstance(value, Mapping):
+            out[key] = value
+        elif isinstance(chosen, dict):
+            out[key] = project(value, chosen)
+    return out

@@ -1,0 +1,135 @@
+"""The four published Job operations. Thin: validate, call a selector or service, render."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Q
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.accounts.models import Scope
+from apps.core.errors import ApiError
+from apps.core.listing import ListParams, parse_fields, parse_list_params, project
+from apps.core.query import QueryError, build_filter, parse_query
+from apps.jobs import selectors, services
+from apps.jobs.api import schema
+from apps.jobs.fields import FIELD_TREE, SEARCHABLE, SORTABLE, WHOLE_OBJECTS
+from apps.jobs.representation import job_representation
+
+READ, MANAGE = Scope.AGENT_READ.value, Scope.AGENT_MANAGE.value
+
+_LIST_PARAMETERS = [
+    OpenApiParameter("pageSize", str, description="Jobs per page: 1-1000, default 60."),
+    OpenApiParameter("pageNumber", str, description="1-based page number, default 1."),
+    OpenApiParameter("sort", str, description="`field[:asc|:desc]`, comma-separated; default newest first."),
+    OpenApiParameter("fields", str, description="Comma-separated fields to return; `id` always is."),
+    OpenApiParameter(
+        "X-Total-Count", bool, OpenApiParameter.HEADER, description="`true` to get the total in X-Total-Count."
+    ),
+]
+_Q_PARAMETER = OpenApiParameter("q", str, description="Query in the q grammar, e.g. `status:failure`.")
+_ERRORS: dict[int | str, Any] = {
+    400: OpenApiResponse(schema.ERROR, description="The request is not valid."),
+    401: OpenApiResponse(schema.FAULT, description="No valid access token."),
+    403: OpenApiResponse(schema.ERROR, description="Another tenant's path, or a missing scope."),
+}
+_NOT_FOUND = {404: OpenApiResponse(schema.ERROR, description="No such job in this tenant.")}
+
+
+def _filters(q: Any) -> Q:
+    if q is None:
+        return Q()
+    if not isinstance(q, str):
+        raise ApiError("q must be a string.", field="q")
+    try:
+        return build_filter(parse_query(q), SEARCHABLE)
+    except QueryError as exc:
+        raise ApiError(exc.message, field="q") from None
+
+
+def _list_params(request: Request) -> ListParams:
+    return parse_list_params(
+        request.query_params, request.headers, sortable=SORTABLE, tree=FIELD_TREE, whole=WHOLE_OBJECTS
+    )
+
+
+def _list_response(tenant: str, filters: Q, params: ListParams) -> Response:
+    rows = selectors.job_list(tenant=tenant, filters=filters, params=params)
+    response = Response([project(job_representation(row), params.fields) for row in rows])
+    if params.want_total:
+        response["X-Total-Count"] = str(selectors.job_count(tenant=tenant, filters=filters))
+    return response
+
+
+class JobListView(APIView):
+    required_scopes = {"GET": READ}
+
+    @extend_schema(
+        operation_id="GET-ai-list-jobs",
+        summary="List jobs",
+        description="The tenant's jobs, newest first, with the list parameters.",
+        tags=["Job"],
+        parameters=[_Q_PARAMETER, *_LIST_PARAMETERS],
+        responses={200: OpenApiResponse(schema.JOB_LIST, description="One page of jobs."), **_ERRORS},
+    )
+    def get(self, request: Request, tenant: str) -> Response:
+        params = _list_params(request)
+        return _list_response(tenant, _filters(request.query_params.get("q")), params)
+
+
+class JobSearchView(APIView):
+    required_scopes = {"POST": READ}
+
+    @extend_schema(
+        operation_id="POST-ai-search-jobs",
+        summary="Search jobs",
+        description="The tenant's jobs matching `q` from the body, with the list parameters.",
+        tags=["Job"],
+        parameters=_LIST_PARAMETERS,
+        request={"application/json": {"$ref": "#/components/schemas/QParamSearchBody"}},
+        responses={200: OpenApiResponse(schema.JOB_LIST, description="One page of matching jobs."), **_ERRORS},
+    )
+    def post(self, request: Request, tenant: str) -> Response:
+        params = _list_params(request)
+        body = request.data
+        if not isinstance(body, dict):
+            raise ApiError("The body must be a JSON object such as {\"q\": \"status:failure\"}.", field="body")
+        return _list_response(tenant, _filters(body.get("q")), params)
+
+
+class JobDetailView(APIView):
+    required_scopes = {"GET": READ, "DELETE": MANAGE}
+
+    @extend_schema(
+        operation_id="GET-ai-job",
+        summary="Get a job",
+        tags=["Job"],
+        parameters=[_LIST_PARAMETERS[3]],
+        responses={200: OpenApiResponse(schema.JOB, description="The job."), **_ERRORS, **_NOT_FOUND},
+    )
+    def get(self, request: Request, tenant: str, job_id: str) -> Response:
+        fields = parse_fields(request.query_params.get("fields"), FIELD_TREE, WHOLE_OBJECTS)
+        row = selectors.job_row(tenant=tenant, job_id=job_id)
+        if row is None:
+            raise _not_found(job_id)
+        return Response(project(job_representation(row), fields))
+
+    @extend_schema(
+        operation_id="DELETE-ai-job",
+        summary="Delete a job",
+        tags=["Job"],
+        responses={204: OpenApiResponse(description="The job is deleted."), **_ERRORS, **_NOT_FOUND},
+    )
+    def delete(self, request: Request, tenant: str, job_id: str) -> Response:
+        job = selectors.job_get(tenant=tenant, job_id=job_id)
+        if job is None:
+            raise _not_found(job_id)
+        services.job_delete(job=job)
+        return Response(status=204)
+
+
+def _not_found(job_id: str) -> ApiError:
+    return ApiError(f"Job with id {job_id} not found.", code=404, resource_id=job_id)

@@ -1,0 +1,74 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import models
+
+from apps.core.ids import new_object_id
+from apps.core.timefmt import now_ms
+from apps.tenants.models import Tenant
+
+
+class Job(models.Model):
+    """A piece of background work of one tenant: an export, an import or an agent run.
+
+    `job_id` is the public id (the API's `id`): new ones are 24-hex object ids, loaded ones keep whatever shape
+    they had. The surrogate primary key never leaves the database.
+    """
+
+    class Type(models.TextChoices):
+        IMPORT = "IMPORT"
+        EXPORT = "EXPORT"
+        AGENT_CHAT = "AGENT_CHAT"
+
+    class Status(models.TextChoices):
+        IN_PROGRESS = "in_progress"
+        SUCCESS = "success"
+        FAILURE = "failure"
+
+    class AgentType(models.TextChoices):
+        SUPPORT = "support"
+        GENERIC = "generic"
+        COMPLAINT = "complaint"
+        ANTI_FRAUD = "anti_fraud"
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="jobs")
+    job_id = models.CharField(max_length=255, default=new_object_id)
+    type = models.CharField(max_length=16, choices=Type.choices)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.IN_PROGRESS)
+    agent_type = models.CharField(max_length=16, choices=AgentType.choices, null=True, blank=True)
+    agent_id = models.CharField(max_length=255, null=True, blank=True)
+    session_id = models.CharField(max_length=255, null=True, blank=True)
+    message = models.TextField(null=True, blank=True)
+    commerce_event = models.TextField(null=True, blank=True)
+    export_result = models.JSONField(null=True, blank=True)
+    import_result = models.JSONField(null=True, blank=True)
+    created_at = models.DateTimeField(default=now_ms)
+    modified_at = models.DateTimeField(default=now_ms)
+    version = models.PositiveIntegerField(default=1)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "job_id"], name="jobs_job_unique_id_per_tenant"),
+            models.CheckConstraint(condition=models.Q(version__gte=1), name="jobs_job_version_positive"),
+        ]
+        # Each index starts with the tenant and ends with (created_at, job_id), the default order, so a
+        # filtered first page is an index range scan that stops after pageSize rows at any table size.
+        indexes = [
+            models.Index(fields=["tenant", "created_at", "job_id"], name="jobs_tenant_created"),
+            models.Index(fields=["tenant", "status", "created_at", "job_id"], name="jobs_tenant_status"),
+            models.Index(fields=["tenant", "type", "status", "created_at", "job_id"], name="jobs_tenant_type"),
+            models.Index(fields=["tenant", "agent_id", "created_at", "job_id"], name="jobs_tenant_agent"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.job_id} ({self.status})"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # metadata.version counts changes: every save of an existing row is one more.
+        if not self._state.adding:
+            self.version += 1
+            self.modified_at = now_ms()
+            if kwargs.get("update_fields") is not None:
+                kwargs["update_fields"] = {*kwargs["update_fields"], "version", "modified_at"}
+        super().save(*args, **kwargs)

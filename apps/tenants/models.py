@@ -1,0 +1,22 @@
+from __future__ import annotations
+
+from django.core.validators import RegexValidator
+from django.db import models
+
+TENANT_NAME_PATTERN = r"^[a-z][a-z0-9]{2,15}$"
+tenant_name_validator = RegexValidator(
+    TENANT_NAME_PATTERN, "A tenant name is 3-16 lowercase letters and digits, starting with a letter."
+)
+
+
+class Tenant(models.Model):
+    """A commerce tenant: every API path, job and API client belongs to exactly one."""
+
+    name = models.CharField(max_length=16, unique=True, validators=[tenant_name_validator])
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name

@@ -1,0 +1,107 @@
+"""Personas and helpers shared by the whole suite."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+from oauth2_provider.models import get_access_token_model
+
+from apps.accounts.models import ApiClient
+from apps.accounts.services import IssuedClient, api_client_create
+from apps.jobs.models import Job
+from apps.tenants.models import Tenant
+from tests.contract import validate_response
+
+READ, MANAGE = "ai.agent_read", "ai.agent_manage"
+
+
+class ApiClientForTests(Client):
+    """A test client that checks every response of the published operations against the contract."""
+
+    def generic(self, method: str, path: str, *args: Any, **kwargs: Any) -> Any:
+        response = super().generic(method, path, *args, **kwargs)
+        body: Any = json.loads(response.content) if response.content else None
+        validate_response(path.split("?")[0], method, response.status_code, body)
+        response.body = body
+        return response
+
+
+@pytest.fixture
+def tenant(db: Any) -> Tenant:
+    return Tenant.objects.create(name="acme")
+
+
+@pytest.fixture
+def other_tenant(db: Any) -> Tenant:
+    return Tenant.objects.create(name="globex")
+
+
+@pytest.fixture
+def issue_client(db: Any) -> Callable[..., IssuedClient]:
+    def issue(tenant: Tenant, *scopes: str) -> IssuedClient:
+        return api_client_create(tenant=tenant, scopes=list(scopes or (READ, MANAGE)))
+
+    return issue
+
+
+@pytest.fixture
+def make_token(issue_client: Callable[..., IssuedClient]) -> Callable[..., str]:
+    """An access token as the token endpoint would store it, without the round trip."""
+
+    def make(tenant: Tenant, *scopes: str, expires_in: int = 3600, client: ApiClient | None = None) -> str:
+        client = client or issue_client(tenant, *(scopes or (READ, MANAGE))).client
+        raw = secrets.token_urlsafe(24)
+        get_access_token_model().objects.create(
+            application=client,
+            token=raw,
+            expires=timezone.now() + timedelta(seconds=expires_in),
+            scope=" ".join([*(scopes or (READ, MANAGE)), f"tenant={tenant.name}"]),
+        )
+        return raw
+
+    return make
+
+
+@pytest.fixture
+def api() -> ApiClientForTests:
+    return ApiClientForTests()
+
+
+@pytest.fixture
+def manager(api: ApiClientForTests, tenant: Tenant, make_token: Callable[..., str]) -> ApiClientForTests:
+    """A client of the tenant with read and manage scopes."""
+    api.defaults["HTTP_AUTHORIZATION"] = f"Bearer {make_token(tenant, READ, MANAGE)}"
+    return api
+
+
+@pytest.fixture
+def reader(tenant: Tenant, make_token: Callable[..., str]) -> ApiClientForTests:
+    """A client of the tenant with the read scope only."""
+    client = ApiClientForTests()
+    client.defaults["HTTP_AUTHORIZATION"] = f"Bearer {make_token(tenant, READ)}"
+    return client
+
+
+@pytest.fixture
+def outsider(other_tenant: Tenant, make_token: Callable[..., str]) -> ApiClientForTests:
+    """A fully-scoped client of another tenant."""
+    client = ApiClientForTests()
+    client.defaults["HTTP_AUTHORIZATION"] = f"Bearer {make_token(other_tenant, READ, MANAGE)}"
+    return client
+
+
+@pytest.fixture
+def make_job(tenant: Tenant) -> Callable[..., Job]:
+    def make(**fields: Any) -> Job:
+        fields.setdefault("tenant", tenant)
+        fields.setdefault("type", Job.Type.AGENT_CHAT)
+        return Job.objects.create(**fields)
+
+    return make
