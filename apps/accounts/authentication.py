@@ -17,7 +17,7 @@ AccessToken = get_access_token_model()
 
 
 def _bearer_token(request: Request) -> str | None:
-    header = request.META.get("HTTP_AUTHORIZATION", "")
+    header = str(request.META.get("HTTP_AUTHORIZATION", ""))
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer":
         return None if not header else ""

@@ -17,7 +17,7 @@ class Scope(models.TextChoices):
 TENANT_SCOPE_PREFIX = "tenant="
 
 
-class ApiClient(AbstractApplication):
+class ApiClient(AbstractApplication):  # type: ignore[misc]  # the toolkit is untyped
     """An OAuth2 client (client-credentials grant) that belongs to exactly one tenant.
 
     This is django-oauth-toolkit's swappable Application: its access tokens point here, so every token knows
@@ -28,7 +28,7 @@ class ApiClient(AbstractApplication):
     scopes = models.CharField(max_length=255, help_text="Allowed scopes, separated by spaces")
     revoked_at = models.DateTimeField(null=True, blank=True)
 
-    class Meta(AbstractApplication.Meta):
+    class Meta(AbstractApplication.Meta):  # type: ignore[misc]
         swappable = "OAUTH2_PROVIDER_APPLICATION_MODEL"
 
     @property
@@ -37,7 +37,7 @@ class ApiClient(AbstractApplication):
 
     @property
     def tenant_scope(self) -> str:
-        return TENANT_SCOPE_PREFIX + self.tenant.name
+        return f"{TENANT_SCOPE_PREFIX}{self.tenant.name}"
 
     def is_usable(self, request: Any) -> bool:
         # A revoked client can no longer obtain tokens.

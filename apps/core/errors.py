@@ -88,8 +88,9 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         exc = exceptions.NotFound(str(exc) or "Not found.")
     if isinstance(exc, exceptions.APIException):
         response = _render(exc)
-        if getattr(exc, "wait", None):
-            response["Retry-After"] = str(int(exc.wait or 0))
+        wait = getattr(exc, "wait", None)
+        if wait:
+            response["Retry-After"] = str(int(wait))
         if response.status_code == 401:
             response["WWW-Authenticate"] = 'Bearer realm="ai-service"'
         return response

@@ -23,7 +23,7 @@ def add_components(result: dict[str, Any], generator: Any, request: Any, public:
     return result
 
 
-class BearerTokenScheme(OpenApiAuthenticationExtension):  # type: ignore[misc]
+class BearerTokenScheme(OpenApiAuthenticationExtension):  # type: ignore[no-untyped-call]
     target_class = "apps.accounts.authentication.BearerTokenAuthentication"
     name = "OAuth2"
 

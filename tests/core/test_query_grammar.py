@@ -290,9 +290,9 @@ def test_it_rejects_deeply_nested_parentheses_cleanly() -> None:
 
 # Strategies for valid queries: each yields the query text and the Term it must parse to.
 
-VALUE_CHAR = st.characters(
-    blacklist_categories=("Cc", "Cs"), blacklist_characters='()",'
-).filter(lambda c: not c.isspace())
+VALUE_CHAR = st.characters(blacklist_categories=("Cc", "Cs"), blacklist_characters='()",').filter(
+    lambda c: not c.isspace()
+)
 FIELDS = st.from_regex(FIELD_PATTERN, fullmatch=True)
 SPACE = st.sampled_from(["", " ", "  ", "\t"])
 SEPARATOR = st.sampled_from([" ", "   ", "\t", "\n", " \r\n "])
