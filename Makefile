@@ -1,5 +1,7 @@
 # The front door. `make run` and `make test` work on a fresh machine with only Python 3.11.
 PYTHON ?= python3
+SHELL := /bin/bash
+.SHELLFLAGS := -o pipefail -c
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
@@ -11,8 +13,8 @@ install: $(STAMP)
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is needed (set PYTHON=...)"'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --upgrade pip 2>&1 | { grep -v '^WARNING: Location' || true; }
+	$(BIN)/python -m pip install --quiet -e '.[dev]' 2>&1 | { grep -v '^WARNING: Location' || true; }
 	touch $(STAMP)
 
 migrate: install
@@ -22,6 +24,8 @@ migrate: install
 # REDIS_URL say otherwise.
 run: migrate
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
+	@echo "AI Service Console: http://127.0.0.1:8000 (API docs at /api/docs). Ctrl-C stops web, worker and beat."
+	@echo "Database: $${DATABASE_URL:-SQLite in var/}; broker: $${REDIS_URL:-file system in var/broker}"
 	$(BIN)/honcho --procfile Procfile start
 
 test: install

@@ -58,17 +58,38 @@ def prepare_database(env: dict[str, str], args: argparse.Namespace) -> None:
     print(manage(env, "seed_jobs", "--tenants", "1", "--jobs-per-tenant", str(args.big), "--prefix", "big").strip())
     print(
         manage(
-            env, "seed_jobs", "--tenants", str(args.small_tenants), "--jobs-per-tenant", str(args.small),
-            "--prefix", "small", "--seed", "2",
+            env,
+            "seed_jobs",
+            "--tenants",
+            str(args.small_tenants),
+            "--jobs-per-tenant",
+            str(args.small),
+            "--prefix",
+            "small",
+            "--seed",
+            "2",
         ).strip()
     )
 
 
 def start_server(env: dict[str, str]) -> subprocess.Popen[bytes]:
     server = subprocess.Popen(
-        [str(ROOT / ".venv/bin/gunicorn"), "config.wsgi", "--bind", f"{HOST}:{PORT}", "--workers", "3",
-         "--worker-class", "gthread", "--threads", "3", "--log-level", "warning"],
-        cwd=ROOT, env=env,
+        [
+            str(ROOT / ".venv/bin/gunicorn"),
+            "config.wsgi",
+            "--bind",
+            f"{HOST}:{PORT}",
+            "--workers",
+            "3",
+            "--worker-class",
+            "gthread",
+            "--threads",
+            "3",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
     )
     for _ in range(100):
         try:

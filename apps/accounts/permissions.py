@@ -8,6 +8,9 @@ from rest_framework.request import Request
 
 from apps.accounts.principal import ApiPrincipal
 
+# HEAD and OPTIONS reveal what GET does (headers such as X-Total-Count, the allowed methods), so they need its scope.
+_SAME_SCOPE_AS = {"HEAD": "GET", "OPTIONS": "GET"}
+
 
 class HasTenantScope(BasePermission):
     """The token's tenant is the path's tenant, and it carries the scope the view names for this method.
@@ -22,7 +25,10 @@ class HasTenantScope(BasePermission):
             raise NotAuthenticated()
         if principal.tenant != view.kwargs.get("tenant"):
             raise PermissionDenied("The access token does not belong to this tenant.")
-        scope = view.required_scopes.get(request.method or "")
+        method = _SAME_SCOPE_AS.get(request.method or "", request.method or "")
+        if not hasattr(view, method.lower()):
+            return True  # DRF's dispatch answers 405 with an Allow header; a 403 would hide the real mistake.
+        scope = view.required_scopes.get(method)
         if scope is None or not principal.has_scope(scope):
             raise PermissionDenied(f"The access token lacks the scope {scope} needed for this operation.")
         return True

@@ -54,9 +54,7 @@ def _parse_sort(raw: str | None, sortable: Mapping[str, str]) -> tuple[SortKey, 
     for part in raw.split(","):
         field, _, direction = part.strip().partition(":")
         if field not in sortable:
-            raise ApiError(
-                f"Cannot sort by '{field}'; sortable fields: {', '.join(sortable)}.", field="sort"
-            )
+            raise ApiError(f"Cannot sort by '{field}'; sortable fields: {', '.join(sortable)}.", field="sort")
         if direction not in ("", "asc", "ASC", "desc", "DESC"):
             raise ApiError(f"Sort direction '{direction}' must be asc or desc.", field="sort")
         keys.append(SortKey(field, direction in ("desc", "DESC")))
@@ -68,27 +66,33 @@ def _parse_fields(raw: str | None, tree: FieldTree, whole: frozenset[str]) -> Se
         return None
     selection: Selection = {"id": True}
     for path in (p.strip() for p in raw.split(",")):
-        if path:
-            _select(selection, tree, path.split("."), path, whole)
+        if not path:
+            continue
+        parts = path.split(".")
+        _check_path(tree, parts, path)
+        if parts[0] in whole:
+            selection[parts[0]] = True
+        else:
+            _select(selection, parts)
     return selection
 
 
-def _select(selection: Selection, tree: FieldTree, parts: list[str], path: str, whole: frozenset[str]) -> None:
-    head, rest = parts[0], parts[1:]
-    if head not in tree:
-        raise ApiError(f"Unknown field '{path}' in fields.", field="fields")
-    subtree = tree[head]
-    if not rest or subtree is None or head in whole:
-        if rest and subtree is None:
+def _check_path(tree: FieldTree | None, parts: list[str], path: str) -> None:
+    for part in parts:
+        if tree is None or part not in tree:
             raise ApiError(f"Unknown field '{path}' in fields.", field="fields")
-        selection[head] = True
-        return
+        tree = tree[part]
+
+
+def _select(selection: Selection, parts: list[str]) -> None:
+    head, rest = parts[0], parts[1:]
     current = selection.get(head)
-    if current is True:
-        return
-    child: Selection = current if isinstance(current, dict) else {}
-    selection[head] = child
-    _select(child, subtree, rest, path, whole)
+    if not rest:
+        selection[head] = True
+    elif current is not True:
+        child: Selection = current if isinstance(current, dict) else {}
+        selection[head] = child
+        _select(child, rest)
 
 
 def parse_list_params(

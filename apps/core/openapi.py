@@ -6,8 +6,12 @@ from typing import Any
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.settings import spectacular_settings
 
 from apps.accounts.models import Scope
+
+# Path parameters whose published name differs from the URL kwarg the views receive.
+PUBLISHED_PATH_PARAMETERS = {"job_id": "jobId"}
 
 
 def only_public_api(endpoints: list[tuple[str, str, str, Any]], **kwargs: Any) -> list[tuple[str, str, str, Any]]:
@@ -20,7 +24,44 @@ def add_components(result: dict[str, Any], generator: Any, request: Any, public:
 
     schemas = result.setdefault("components", {}).setdefault("schemas", {})
     schemas.update(COMPONENTS)
+    _publish_path_parameter_names(result)
+    _drop_default_security(result)
     return result
+
+
+def _publish_path_parameter_names(result: dict[str, Any]) -> None:
+    """`{job_id}` (the URL kwarg) is `{jobId}` in the published paths."""
+    paths: dict[str, Any] = {}
+    for template, item in result.get("paths", {}).items():
+        for kwarg, published in PUBLISHED_PATH_PARAMETERS.items():
+            template = template.replace("{" + kwarg + "}", "{" + published + "}")
+        for operation in item.values():
+            for parameter in operation.get("parameters", []) if isinstance(operation, dict) else []:
+                if parameter.get("in") == "path" and parameter.get("name") in PUBLISHED_PATH_PARAMETERS:
+                    parameter["name"] = PUBLISHED_PATH_PARAMETERS[parameter["name"]]
+                    # The URL converter's regex only keeps a trailing slash out; ids are opaque strings.
+                    parameter.get("schema", {}).pop("pattern", None)
+        paths[template] = item
+    result["paths"] = paths
+
+
+def _drop_default_security(result: dict[str, Any]) -> None:
+    """drf-spectacular appends SECURITY to each operation's own requirement; alternatives are OR-ed, so
+    DELETE would read as "manage or read". The default applies only where an operation has no requirement."""
+    defaults = list(spectacular_settings.SECURITY or [])
+    for item in result.get("paths", {}).values():
+        for operation in item.values():
+            if not isinstance(operation, dict) or "security" not in operation:
+                continue
+            own = list(operation["security"])
+            for requirement in defaults:
+                if requirement in own:
+                    own.remove(requirement)
+            unique: list[Any] = []
+            for requirement in own or defaults:
+                if requirement not in unique:
+                    unique.append(requirement)
+            operation["security"] = unique
 
 
 class BearerTokenScheme(OpenApiAuthenticationExtension):  # type: ignore[no-untyped-call]

@@ -132,9 +132,7 @@ def _enum_value(text: str, spec: FieldSpec) -> str:
         if choice.casefold() == wanted:
             return choice
     allowed = ", ".join(spec.choices)
-    raise QueryError(
-        f"Invalid value '{text}' for field '{spec.name}'; allowed values: {allowed}", field=spec.name
-    )
+    raise QueryError(f"Invalid value '{text}' for field '{spec.name}'; allowed values: {allowed}", field=spec.name)
 
 
 def _int_value(text: str, spec: FieldSpec) -> int:
@@ -153,7 +151,6 @@ def _datetime_value(text: str, spec: FieldSpec) -> datetime:
         return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
     except (ValueError, OverflowError):
         raise QueryError(
-            f"Invalid date-time '{text}' for field '{spec.name}'; expected ISO-8601 such as "
-            "2025-11-04T00:00:00Z",
+            f"Invalid date-time '{text}' for field '{spec.name}'; expected ISO-8601 such as 2025-11-04T00:00:00Z",
             field=spec.name,
         ) from None

@@ -238,7 +238,5 @@ class _AstBuilder(Transformer[Token, list[Term]]):
     def all_of(self, meta: Meta, children: list[Compare]) -> AllOf:
         if len(children) < 2:
             # A lone comparison in parentheses is almost certainly a half-written range.
-            raise QueryError(
-                f"A range needs two or more comparisons joined by AND at position {meta.start_pos + 1}"
-            )
+            raise QueryError(f"A range needs two or more comparisons joined by AND at position {meta.start_pos + 1}")
         return AllOf(tuple(children))

@@ -81,7 +81,9 @@ class JobListView(APIView):
 
 
 class JobSearchView(APIView):
-    required_scopes = {"POST": READ}
+    # `.../jobs/search` is also the path of a job whose id is "search" (ids are opaque, loaded ones keep their
+    # shape): GET and DELETE on it mean that job.
+    required_scopes = {"POST": READ, "GET": READ, "DELETE": MANAGE}
 
     @extend_schema(
         operation_id="POST-ai-search-jobs",
@@ -96,8 +98,16 @@ class JobSearchView(APIView):
         params = _list_params(request)
         body = request.data
         if not isinstance(body, dict):
-            raise ApiError("The body must be a JSON object such as {\"q\": \"status:failure\"}.", field="body")
+            raise ApiError('The body must be a JSON object such as {"q": "status:failure"}.', field="body")
         return _list_response(tenant, _filters(body.get("q")), params)
+
+    @extend_schema(exclude=True)
+    def get(self, request: Request, tenant: str) -> Response:
+        return JobDetailView().get(request, tenant, "search")
+
+    @extend_schema(exclude=True)
+    def delete(self, request: Request, tenant: str) -> Response:
+        return JobDetailView().delete(request, tenant, "search")
 
 
 class JobDetailView(APIView):

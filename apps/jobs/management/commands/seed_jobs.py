@@ -64,9 +64,10 @@ def _insert(tenant_id: int, count: int, *, seed: int) -> None:
             # Django's foreign keys are deferred; deferred checks would block rebuilding indexes in this
             # transaction, so check them row by row instead.
             cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-        with connection.cursor() as cursor, cursor.copy(
-            f"COPY {Job._meta.db_table} ({', '.join(COLUMNS)}) FROM STDIN"
-        ) as copy:
+        with (
+            connection.cursor() as cursor,
+            cursor.copy(f"COPY {Job._meta.db_table} ({', '.join(COLUMNS)}) FROM STDIN") as copy,
+        ):
             for row in rows:
                 copy.write_row(row)
         return
