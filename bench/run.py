@@ -227,6 +227,7 @@ def update_doc(section: str) -> None:
         text = head + section + rest.split(END, 1)[1]
     else:
         text = text.rstrip() + "\n\n" + section + "\n"
+    DOC.parent.mkdir(exist_ok=True)
     DOC.write_text(text)
 
 
@@ -246,7 +247,9 @@ def main() -> None:
         "DJANGO_DEBUG": "false",
     }
     env.pop("REDIS_URL", None)
-    if not args.reuse:
+    if args.reuse:
+        manage(env, "migrate", "--noinput", "-v0")
+    else:
         prepare_database(env, args)
     server = start_server(env)
     try:

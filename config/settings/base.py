@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from pathlib import Path
 
-from config.env import env_bool, env_database, env_int, env_list, env_redis_url, env_str
+from config.env import env_bool, env_database, env_float, env_int, env_list, env_redis_url, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = Path(env_str("APP_VAR_DIR", str(BASE_DIR / "var")))
@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "apps.core",
     "apps.tenants",
     "apps.accounts",
+    "apps.agents",
     "apps.jobs",
 ]
 
@@ -164,6 +165,34 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = "UTC"
+
+# Retry policy, time limits and the reaper of export/import jobs (see apps/jobs/tasks.py).
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_SOFT_TIME_LIMIT = env_int("JOB_SOFT_TIME_LIMIT_SECONDS", 300, minimum=1)
+CELERY_TASK_TIME_LIMIT = env_int("JOB_TIME_LIMIT_SECONDS", CELERY_TASK_SOFT_TIME_LIMIT + 60, minimum=2)
+JOB_MAX_ATTEMPTS = env_int("JOB_MAX_ATTEMPTS", 3, minimum=1)
+# A job still in progress this long after its last change is failed by the reaper; keep it above the hard limit.
+JOB_STUCK_AFTER_SECONDS = env_int("JOB_STUCK_AFTER_SECONDS", CELERY_TASK_TIME_LIMIT + 120, minimum=1)
+# A job whose task could not be handed to the broker is offered again by the scheduler until this many seconds
+# after its creation, then failed with a message naming the broker.
+JOB_DISPATCH_DEADLINE_SECONDS = env_int("JOB_DISPATCH_DEADLINE_SECONDS", 600, minimum=1)
+JOB_SWEEP_INTERVAL_SECONDS = env_int("JOB_SWEEP_INTERVAL_SECONDS", 30, minimum=1)
+# How long export and import answer synchronously (200) before falling back to 202 and a job to watch.
+JOB_WAIT_SECONDS = env_float("JOB_WAIT_SECONDS", 10.0, minimum=0.0)
+CELERY_BEAT_SCHEDULE = {
+    "jobs-sweep": {"task": "apps.jobs.tasks.jobs_sweep", "schedule": float(JOB_SWEEP_INTERVAL_SECONDS)},
+}
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+
+# --- Agents: token encryption and export signing ------------------------------------------------------------
+# Fernet keys, comma-separated: the first encrypts, all decrypt, so keys can be rotated. Unset: one derived from
+# the secret key (changing DJANGO_SECRET_KEY then makes stored token values unreadable).
+TOKEN_ENCRYPTION_KEYS = env_list("TOKEN_ENCRYPTION_KEYS", [])
+# The HMAC key of export checksums. Installations that exchange bundles must share it.
+EXPORT_SIGNING_KEY = env_str("EXPORT_SIGNING_KEY", "") or f"export-signing:{SECRET_KEY}"
+EXPORT_MAX_AGENTS = 100
 
 LOGGING = {
     "version": 1,

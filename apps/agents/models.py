@@ -1,0 +1,157 @@
+"""Agents and what they use: tools, MCP servers and the tokens those authenticate with.
+
+Each resource keeps the columns that are searched, sorted or constrained, and the rest of its validated API
+representation in `body`. What one resource uses of another is also written to `Reference`, so that
+"who depends on this?" (delete checks, exports) is an indexed query on every database.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import models
+
+from apps.core.ids import new_object_id
+from apps.core.timefmt import now_ms
+from apps.tenants.models import Tenant
+
+
+class Kind(models.TextChoices):
+    AGENT = "agent"
+    TOOL = "tool"
+    MCP_SERVER = "mcp_server"
+    TOKEN = "token"  # noqa: S105 - a kind of resource, not a secret
+
+
+class Resource(models.Model):
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+    # The API's `id`: new ones are 24-hex object ids; ids given by clients (upsert by PUT) are kept as given.
+    public_id = models.CharField(max_length=255, default=new_object_id)
+    name = models.CharField(max_length=500)
+    body = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=now_ms)
+    modified_at = models.DateTimeField(default=now_ms)
+    version = models.PositiveIntegerField(default=1)
+
+    kind: Kind
+
+    class Meta:
+        abstract = True
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.public_id})"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # metadata.version counts changes: every save of an existing row is one more.
+        if not self._state.adding:
+            self.version += 1
+            self.modified_at = now_ms()
+            if kwargs.get("update_fields") is not None:
+                kwargs["update_fields"] = {*kwargs["update_fields"], "version", "modified_at"}
+        super().save(*args, **kwargs)
+
+
+def _resource_meta(prefix: str) -> dict[str, Any]:
+    return {
+        "constraints": [
+            models.UniqueConstraint(fields=["tenant", "public_id"], name=f"{prefix}_unique_id_per_tenant"),
+        ],
+        "indexes": [models.Index(fields=["tenant", "created_at", "public_id"], name=f"{prefix}_tenant_created")],
+    }
+
+
+class Agent(Resource):
+    """`name` holds the text searched and sorted on (the English name, else the first one); the localized
+    names live in `body["name"]` as the API sends them."""
+
+    class AgentType(models.TextChoices):
+        SUPPORT = "support"
+        GENERIC = "generic"
+        COMPLAINT = "complaint"
+        ANTI_FRAUD = "anti_fraud"
+
+    kind = Kind.AGENT
+    enabled = models.BooleanField(default=False)
+    agent_type = models.CharField(max_length=16, choices=AgentType.choices, null=True, blank=True)
+
+    class Meta:
+        constraints = _resource_meta("agents_agent")["constraints"]
+        indexes = _resource_meta("agents_agent")["indexes"]
+
+
+class Tool(Resource):
+    class Type(models.TextChoices):
+        SLACK = "slack"
+        RAG_CUSTOM = "rag_custom"
+        RAG_EMPORIX = "rag_emporix"
+        TEAMS = "teams"
+
+    kind = Kind.TOOL
+    enabled = models.BooleanField(default=False)
+    type = models.CharField(max_length=16, choices=Type.choices)
+
+    class Meta:
+        constraints = _resource_meta("agents_tool")["constraints"]
+        indexes = _resource_meta("agents_tool")["indexes"]
+
+
+class McpServer(Resource):
+    class Type(models.TextChoices):
+        CUSTOM = "custom"
+        DYNAMIC = "dynamic"
+
+    kind = Kind.MCP_SERVER
+    enabled = models.BooleanField(default=False)
+    type = models.CharField(max_length=16, choices=Type.choices, default=Type.CUSTOM)
+
+    class Meta:
+        constraints = _resource_meta("agents_mcp")["constraints"]
+        indexes = _resource_meta("agents_mcp")["indexes"]
+
+
+class Token(Resource):
+    """A secret an agent, tool or MCP server authenticates with. The value is stored encrypted (see
+    apps.agents.crypto) and is never returned, logged or exported."""
+
+    kind = Kind.TOKEN
+    encrypted_value = models.TextField()
+
+    class Meta:
+        constraints = _resource_meta("agents_token")["constraints"]
+        indexes = _resource_meta("agents_token")["indexes"]
+
+    def __repr__(self) -> str:
+        return f"<Token {self.public_id}>"
+
+
+class Reference(models.Model):
+    """One resource uses another: an agent its tools, MCP servers, collaborators and LLM token; a tool or MCP
+    server its tokens. Rewritten whole on every upsert of the source."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+    source_kind = models.CharField(max_length=16, choices=Kind.choices)
+    source_id = models.CharField(max_length=255)
+    target_kind = models.CharField(max_length=16, choices=Kind.choices)
+    target_id = models.CharField(max_length=255)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "source_kind", "source_id", "target_kind", "target_id"],
+                name="agents_reference_unique",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["tenant", "target_kind", "target_id"], name="agents_reference_target"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source_kind} {self.source_id} -> {self.target_kind} {self.target_id}"
+
+
+RESOURCE_MODELS: dict[Kind, type[Agent | Tool | McpServer | Token]] = {
+    Kind.AGENT: Agent,
+    Kind.TOOL: Tool,
+    Kind.MCP_SERVER: McpServer,
+    Kind.TOKEN: Token,
+}
