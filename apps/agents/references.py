@@ -20,9 +20,8 @@ def references_of(kind: Kind, body: dict[str, Any]) -> set[tuple[Kind, str]]:
         found |= {(Kind.TOOL, ref["id"]) for ref in _dicts(body.get("nativeTools")) if _is_id(ref.get("id"))}
         for attachment in _dicts(body.get("mcpServers")):
             server = attachment.get("mcpServer")
-            attached = attachment.get("type") in ("custom", "dynamic") and isinstance(server, dict)
-            if attached and _is_id(server.get("id")):
-                found.add((Kind.MCP_SERVER, server["id"]))
+            if attachment.get("type") in ("custom", "dynamic") and isinstance(server, dict):
+                found |= {(Kind.MCP_SERVER, server["id"])} if _is_id(server.get("id")) else set()
         for collaboration in _dicts(body.get("agentCollaborations")):
             if _is_id(collaboration.get("agentId")):
                 found.add((Kind.AGENT, collaboration["agentId"]))

@@ -20,10 +20,11 @@ def only_public_api(endpoints: list[tuple[str, str, str, Any]], **kwargs: Any) -
 
 
 def add_components(result: dict[str, Any], generator: Any, request: Any, public: bool) -> dict[str, Any]:
-    from apps.jobs.api.schema import COMPONENTS
+    from apps.jobs.api.schema import COMPONENTS, TRANSFER_COMPONENTS
 
     schemas = result.setdefault("components", {}).setdefault("schemas", {})
     schemas.update(COMPONENTS)
+    schemas.update(TRANSFER_COMPONENTS)
     _publish_path_parameter_names(result)
     _drop_default_security(result)
     return result

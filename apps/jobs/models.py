@@ -46,6 +46,14 @@ class Job(models.Model):
     created_at = models.DateTimeField(default=now_ms)
     modified_at = models.DateTimeField(default=now_ms)
     version = models.PositiveIntegerField(default=1)
+    # Internal bookkeeping of the worker side, never part of the API representation.
+    payload = models.JSONField(null=True, blank=True)  # what the worker needs: agent ids, or the bundle
+    attempts = models.PositiveSmallIntegerField(default=0)  # how many times a worker has started it
+    dispatched_at = models.DateTimeField(null=True, blank=True)  # when the broker took its task; null: not yet
+    started_at = models.DateTimeField(null=True, blank=True)  # when a worker last started it
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    FINAL = frozenset({Status.SUCCESS, Status.FAILURE})
 
     class Meta:
         constraints = [
@@ -59,6 +67,13 @@ class Job(models.Model):
             models.Index(fields=["tenant", "status", "created_at", "job_id"], name="jobs_tenant_status"),
             models.Index(fields=["tenant", "type", "status", "created_at", "job_id"], name="jobs_tenant_type"),
             models.Index(fields=["tenant", "agent_id", "created_at", "job_id"], name="jobs_tenant_agent"),
+            # The scheduler's sweeps look only at unfinished jobs; partial indexes keep them tiny at any size.
+            models.Index(fields=["dispatched_at"], name="jobs_in_progress", condition=models.Q(status="in_progress")),
+            models.Index(
+                fields=["created_at"],
+                name="jobs_undispatched",
+                condition=models.Q(status="in_progress", dispatched_at__isnull=True, payload__isnull=False),
+            ),
         ]
 
     def __str__(self) -> str:

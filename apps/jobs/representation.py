@@ -27,6 +27,8 @@ def job_representation(row: Mapping[str, Any]) -> dict[str, Any]:
         value = row.get(column)
         if value is not None:
             out[name] = value
+    if "importResult" in out:
+        out["importResult"] = published_import_result(out["importResult"])
     if "version" in row:
         out["metadata"] = {
             "version": row["version"],
@@ -34,3 +36,23 @@ def job_representation(row: Mapping[str, Any]) -> dict[str, Any]:
             "modifiedAt": format_instant(row["modified_at"]),
         }
     return out
+
+
+def published_import_result(result: Any) -> Any:
+    """The import result as the published Job schema has it.
+
+    Its entity states are TO_CREATE, ENABLED, DISABLED and EXISTS; the newer FAILED is shown as TO_CREATE (the
+    entity was not created and still has to be), its IMPORT_FAILED detail saying why. The import endpoint's own
+    answer keeps FAILED."""
+    if not isinstance(result, dict) or not isinstance(result.get("summary"), dict):
+        return result
+    summary = {
+        section: [
+            {**entity, "state": "TO_CREATE"} if isinstance(entity, dict) and entity.get("state") == "FAILED" else entity
+            for entity in entities
+        ]
+        if isinstance(entities, list)
+        else entities
+        for section, entities in result["summary"].items()
+    }
+    return {**result, "summary": summary}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 from typing import Any
 
@@ -69,3 +70,18 @@ def job_row(*, tenant: str, job_id: str, params: ListParams | None = None) -> di
 
 def job_get(*, tenant: str, job_id: str) -> Job | None:
     return _for_tenant(tenant).filter(job_id=job_id).first()
+
+
+def job_wait(*, tenant: Tenant, job_pk: int, timeout: float) -> Job | None:
+    """The job once it has finished, or as it stands when `timeout` seconds ran out (None if deleted).
+
+    Polls the row, the single source of truth: a result is never read from anywhere the job is not."""
+    deadline = time.monotonic() + timeout
+    pause = 0.01
+    while True:
+        job = Job.objects.filter(tenant=tenant, pk=job_pk).first()
+        remaining = deadline - time.monotonic()
+        if job is None or job.status in Job.FINAL or remaining <= 0:
+            return job
+        time.sleep(min(pause, remaining))
+        pause = min(pause * 1.5, 0.2)

@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
-from django.db import transaction
+import logging
+from datetime import timedelta
+from functools import partial
+from typing import Any
 
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Q, QuerySet
+
+from apps.agents.bundle import BundleError, agents_unknown, bundle_decode
+from apps.core.errors import ApiError
+from apps.core.timefmt import now_ms
 from apps.jobs.history import HistoryError
 from apps.jobs.models import Job
 from apps.tenants.models import Tenant
+
+logger = logging.getLogger(__name__)
 
 
 def job_delete(*, job: Job) -> None:
@@ -24,3 +36,130 @@ def job_load_history(*, tenant: Tenant, jobs: list[Job]) -> int:
             job.tenant = tenant
         Job.objects.bulk_create(jobs, batch_size=1000)
     return len(jobs)
+
+
+# --- The lifecycle of jobs the system runs --------------------------------------------------------------------
+#
+# The row is the single source of truth. It is written before its task exists, the task is sent only once the
+# row is committed, and a task carries nothing but the row's primary key. Every change of status is a
+# compare-and-set on `status = in_progress`, so a job finishes once: a redelivered, late or duplicate task finds
+# it finished (or deleted) and does nothing.
+
+
+def job_create(*, tenant: Tenant, type: Job.Type, payload: dict[str, Any]) -> Job:
+    """A new in-progress job, handed to a worker once the surrounding transaction commits."""
+    job = Job.objects.create(tenant=tenant, type=type, payload=payload)
+    transaction.on_commit(partial(job_dispatch, job_pk=job.pk))
+    return job
+
+
+def job_dispatch(*, job_pk: int) -> bool:
+    """Send the job's task. A broker that cannot be reached leaves `dispatched_at` empty, and the scheduler's
+    sweep sends it again later (or fails the job, saying so): a job is never silently lost."""
+    from apps.jobs import tasks
+
+    try:
+        tasks.job_run.apply_async(args=[job_pk], retry=False)
+    except Exception:
+        logger.warning("Could not hand job %s to the broker; the scheduler will try again", job_pk, exc_info=True)
+        return False
+    Job.objects.filter(pk=job_pk, dispatched_at__isnull=True).update(dispatched_at=now_ms())
+    return True
+
+
+def job_claim(*, job_pk: int) -> Job | None:
+    """Count one more attempt at an unfinished job and return it; None when there is nothing to do.
+
+    A job started too often (its workers keep dying on it) is failed instead of being tried forever."""
+    claimed = (
+        _unfinished(job_pk)
+        .filter(attempts__lt=settings.JOB_MAX_ATTEMPTS)
+        .update(attempts=F("attempts") + 1, started_at=now_ms())
+    )
+    if claimed:
+        return Job.objects.filter(pk=job_pk).first()
+    job_finish(
+        job_pk=job_pk,
+        status=Job.Status.FAILURE,
+        message=(
+            f"Gave up after {settings.JOB_MAX_ATTEMPTS} attempts: the worker running this job stopped each time "
+            "before it finished (it ran out of memory or time, or was restarted). Try again with fewer agents."
+        ),
+    )
+    return None
+
+
+def job_finish(
+    *,
+    job_pk: int,
+    status: Job.Status,
+    message: str | None = None,
+    export_result: dict[str, Any] | None = None,
+    import_result: dict[str, Any] | None = None,
+) -> bool:
+    """Move an in-progress job to its final state; False when it had already finished or was deleted."""
+    now = now_ms()
+    changes: dict[str, Any] = {"status": status, "finished_at": now, "modified_at": now, "version": F("version") + 1}
+    changes.update(message=message, export_result=export_result, import_result=import_result)
+    # The bundle of an import is only needed while it runs; the result keeps what is worth keeping.
+    changes["payload"] = None if status == Job.Status.FAILURE or import_result is not None else F("payload")
+    return _unfinished(job_pk).update(**changes) == 1
+
+
+def jobs_sweep() -> dict[str, int]:
+    """The scheduler's safety net: send again the jobs the broker never took, fail those it never will take,
+    and fail jobs that stayed in progress past JOB_STUCK_AFTER_SECONDS."""
+    now = now_ms()
+    waiting = Job.objects.filter(status=Job.Status.IN_PROGRESS, dispatched_at__isnull=True, payload__isnull=False)
+    deadline = now - timedelta(seconds=settings.JOB_DISPATCH_DEADLINE_SECONDS)
+    undeliverable = list(waiting.filter(created_at__lt=deadline).values_list("pk", flat=True))
+    for pk in undeliverable:
+        job_finish(
+            job_pk=pk,
+            status=Job.Status.FAILURE,
+            message=(
+                f"No worker could be reached for {settings.JOB_DISPATCH_DEADLINE_SECONDS} s: the message broker "
+                "(REDIS_URL) was down. Check the broker, then start the export or import again."
+            ),
+        )
+    # Only jobs older than a few seconds: younger ones are still being sent by the request that made them.
+    retry = list(waiting.filter(created_at__lt=now - timedelta(seconds=5)).values_list("pk", flat=True)[:500])
+    resent = sum(job_dispatch(job_pk=pk) for pk in retry)
+    stuck_since = now - timedelta(seconds=settings.JOB_STUCK_AFTER_SECONDS)
+    stuck = Job.objects.filter(status=Job.Status.IN_PROGRESS, dispatched_at__lt=stuck_since).filter(
+        Q(started_at__isnull=True) | Q(started_at__lt=stuck_since)
+    )
+    reaped = 0
+    for pk in stuck.values_list("pk", flat=True)[:1000]:
+        reaped += job_finish(
+            job_pk=pk,
+            status=Job.Status.FAILURE,
+            message=(
+                f"Stopped: no worker finished this job within {settings.JOB_STUCK_AFTER_SECONDS} s (the worker was "
+                "lost or the job hit its time limit). Start it again; if it keeps happening, export fewer agents "
+                "or raise JOB_TIME_LIMIT_SECONDS."
+            ),
+        )
+    return {"failed_undeliverable": len(undeliverable), "resent": resent, "reaped": reaped}
+
+
+def _unfinished(job_pk: int) -> QuerySet[Job]:
+    return Job.objects.filter(pk=job_pk, status=Job.Status.IN_PROGRESS)
+
+
+def export_start(*, tenant: Tenant, agent_ids: list[str]) -> Job:
+    """An EXPORT job for agents of the tenant; unknown ids are refused before any job exists."""
+    unknown = agents_unknown(tenant=tenant, agent_ids=agent_ids)
+    if unknown:
+        raise ApiError(f"No agents with ids {', '.join(unknown)} in this tenant.", field="agentIds")
+    return job_create(tenant=tenant, type=Job.Type.EXPORT, payload={"agentIds": agent_ids})
+
+
+def import_start(*, tenant: Tenant, data: Any, checksum: Any) -> Job:
+    """An IMPORT job for a bundle whose base64, checksum, JSON and format were checked: a bundle that cannot
+    be imported is refused before anything (a job included) is written."""
+    try:
+        bundle_decode(data, checksum)
+    except BundleError as exc:
+        raise ApiError(exc.message, field=exc.field) from None
+    return job_create(tenant=tenant, type=Job.Type.IMPORT, payload={"data": data, "checksum": checksum})

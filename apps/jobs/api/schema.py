@@ -142,3 +142,78 @@ JOB_LIST = {"type": "array", "items": _ref("Job")}
 JOB = _ref("Job")
 ERROR = _ref("ErrorMessage")
 FAULT = _ref("ErrorMessageFault")
+
+# Export and import (the newer upstream operations): the import answer reports FAILED entities and details.
+TRANSFER_COMPONENTS: dict[str, dict[str, Any]] = {
+    "ExportRequest": {
+        "type": "object",
+        "required": ["agentIds"],
+        "properties": {
+            "agentIds": {"type": "array", "minItems": 1, "maxItems": 100, "items": {"type": "string"}},
+        },
+    },
+    "ExportResponse": {
+        "type": "object",
+        "properties": {
+            "data": _str("Base64 of the JSON bundle."),
+            "checksum": _str("Keyed checksum (HMAC-SHA256, hex) of the decoded bundle."),
+            "exportedAt": {"type": "string", "format": "date-time", "description": "When the export finished."},
+            "jobId": _str("The EXPORT job."),
+        },
+    },
+    "ImportRequest": {
+        "type": "object",
+        "required": ["data", "checksum"],
+        "properties": {
+            "data": _str("The `data` of an export."),
+            "checksum": _str("The `checksum` of the same export."),
+        },
+    },
+    "ImportDetail": {
+        "type": "object",
+        "properties": {
+            "code": {
+                "type": "string",
+                "enum": [
+                    "MISSING_FUNCTION",
+                    "MISSING_TOKEN",
+                    "NOT_IMPORTABLE",
+                    "ALREADY_EXISTS",
+                    "AGENT_IMPORTED_DISABLED",
+                    "IMPORT_FAILED",
+                ],
+            },
+            "objectId": _str("The related object: the entity itself, a token, a tool."),
+            "objectName": _str("Its name, when known."),
+            "message": _str("What happened, in English."),
+        },
+    },
+    "ImportOutcome": {
+        "type": "object",
+        "properties": {
+            "id": _str("Id of the entity in this tenant."),
+            "name": _str("Name of the entity."),
+            "state": {"type": "string", "enum": ["TO_CREATE", "ENABLED", "DISABLED", "EXISTS", "FAILED"]},
+            "details": {"type": "array", "items": _ref("ImportDetail")},
+        },
+    },
+    "ImportResponse": {
+        "type": "object",
+        "properties": {
+            "message": _str("One-line outcome of the import."),
+            "summary": {
+                "type": "object",
+                "properties": {
+                    section: {"type": "array", "items": _ref("ImportOutcome")}
+                    for section in ("agents", "tools", "mcpServers")
+                },
+            },
+            "importedAt": {"type": "string", "format": "date-time", "description": "When the import finished."},
+            "jobId": _str("The IMPORT job."),
+        },
+    },
+    "JobIdResponse": {
+        "type": "object",
+        "properties": {"jobId": _str("The job doing the work; watch it at the Location given.")},
+    },
+}

@@ -1,0 +1,145 @@
+"""Export bundles: what an export holds, how it is encoded and signed, and how an import checks it.
+
+A bundle is a JSON document `{"formatVersion", "agents", "tools", "mcpServers", "tokens"}`, sent as base64 of its
+UTF-8 bytes, with an HMAC-SHA256 of those bytes (keyed by EXPORT_SIGNING_KEY) as the checksum: only an
+installation holding the key can make a checksum that import accepts. Tokens travel as `{"id", "name"}` only —
+never their values.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+from collections.abc import Iterable
+from typing import Any, TypeVar
+
+from django.conf import settings
+
+from apps.agents.models import Agent, Kind, McpServer, Reference, Token, Tool
+from apps.agents.representation import AnyResource
+from apps.tenants.models import Tenant
+
+FORMAT_VERSION = 1
+SECTIONS = ("agents", "tools", "mcpServers", "tokens")
+R = TypeVar("R", Agent, Tool, McpServer, Token)
+
+
+class BundleError(Exception):
+    """A bundle that cannot be imported; the message says why, `field` names the request field."""
+
+    def __init__(self, message: str, field: str) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+def bundle_collect(*, tenant: Tenant, agent_ids: list[str]) -> dict[str, Any]:
+    """The agents, every agent they collaborate with (transitively), and the tools, MCP servers and token
+    references all of those use."""
+    agents = _with_collaborators(tenant, agent_ids)
+    uses = _targets(tenant, Kind.AGENT, [agent.public_id for agent in agents])
+    tools = _resources(Tool, tenant, uses.get(Kind.TOOL, set()))
+    servers = _resources(McpServer, tenant, uses.get(Kind.MCP_SERVER, set()))
+    token_ids = set(uses.get(Kind.TOKEN, set()))
+    for kind, items in ((Kind.TOOL, tools), (Kind.MCP_SERVER, servers)):
+        token_ids |= _targets(tenant, kind, [item.public_id for item in items]).get(Kind.TOKEN, set())
+    tokens = _resources(Token, tenant, token_ids)
+    return {
+        "formatVersion": FORMAT_VERSION,
+        "agents": [_entry(agent) for agent in agents],
+        "tools": [_entry(tool) for tool in tools],
+        "mcpServers": [_entry(server) for server in servers],
+        "tokens": [{"id": token.public_id, "name": token.name} for token in tokens],
+    }
+
+
+def agents_unknown(*, tenant: Tenant, agent_ids: list[str]) -> list[str]:
+    """The ids, in the order given, of agents the tenant does not have."""
+    known = set(Agent.objects.filter(tenant=tenant, public_id__in=agent_ids).values_list("public_id", flat=True))
+    return [agent_id for agent_id in dict.fromkeys(agent_ids) if agent_id not in known]
+
+
+def bundle_encode(document: dict[str, Any]) -> tuple[str, str]:
+    """(data, checksum): base64 of the document's canonical JSON, and its keyed checksum."""
+    raw = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    return base64.b64encode(raw).decode("ascii"), _checksum(raw)
+
+
+def bundle_decode(data: Any, checksum: Any) -> dict[str, Any]:
+    """The document inside an export, once base64, checksum, JSON, format version and shape all check out."""
+    if not isinstance(data, str) or not data:
+        raise BundleError("data is required: the base64 text of an export.", "data")
+    if not isinstance(checksum, str) or not checksum:
+        raise BundleError("checksum is required: the checksum that came with the export.", "checksum")
+    try:
+        raw = base64.b64decode(data.encode("ascii"), validate=True)
+    except (binascii.Error, UnicodeEncodeError):
+        raise BundleError("data is not valid base64.", "data") from None
+    if not hmac.compare_digest(_checksum(raw), checksum.strip().lower()):
+        raise BundleError(
+            "checksum does not match data: the export was changed after it was made, or made by an "
+            "installation with another export signing key.",
+            "checksum",
+        )
+    try:
+        document = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        raise BundleError("data does not hold a JSON document.", "data") from None
+    _check_shape(document)
+    return dict(document)
+
+
+def _checksum(raw: bytes) -> str:
+    return hmac.new(settings.EXPORT_SIGNING_KEY.encode(), raw, hashlib.sha256).hexdigest()
+
+
+def _check_shape(document: Any) -> None:
+    if not isinstance(document, dict):
+        raise BundleError("data does not hold an export: expected a JSON object.", "data")
+    version = document.get("formatVersion")
+    if version != FORMAT_VERSION:
+        raise BundleError(
+            f"Export format version {version!r} is not supported; this installation reads version {FORMAT_VERSION}.",
+            "data",
+        )
+    for section in SECTIONS:
+        entries = document.get(section, [])
+        if not isinstance(entries, list) or not all(_has_id(entry) for entry in entries):
+            raise BundleError(f"data.{section} must be a list of objects, each with a string id.", "data")
+    if not document.get("agents"):
+        raise BundleError("The export holds no agents.", "data")
+
+
+def _has_id(entry: Any) -> bool:
+    return isinstance(entry, dict) and isinstance(entry.get("id"), str) and entry["id"] != ""
+
+
+def _with_collaborators(tenant: Tenant, agent_ids: list[str]) -> list[Agent]:
+    found: dict[str, Agent] = {}
+    wanted = list(dict.fromkeys(agent_ids))
+    while wanted:
+        batch = _resources(Agent, tenant, wanted)
+        found.update((agent.public_id, agent) for agent in batch)
+        collaborators = _targets(tenant, Kind.AGENT, [agent.public_id for agent in batch]).get(Kind.AGENT, set())
+        wanted = sorted(collaborators - found.keys())
+    return sorted(found.values(), key=lambda agent: (agent.created_at, agent.public_id))
+
+
+def _targets(tenant: Tenant, kind: Kind, source_ids: Iterable[str]) -> dict[str, set[str]]:
+    out: dict[str, set[str]] = {}
+    rows = Reference.objects.filter(tenant=tenant, source_kind=kind, source_id__in=list(source_ids))
+    for target_kind, target_id in rows.values_list("target_kind", "target_id"):
+        out.setdefault(target_kind, set()).add(target_id)
+    return out
+
+
+def _resources(model: type[R], tenant: Tenant, ids: Iterable[str]) -> list[R]:
+    rows = model.objects.filter(tenant=tenant, public_id__in=list(ids)).order_by("created_at", "public_id")
+    return list(rows)
+
+
+def _entry(resource: AnyResource) -> dict[str, Any]:
+    return {"id": resource.public_id, **resource.body}

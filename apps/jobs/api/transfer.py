@@ -1,0 +1,151 @@
+"""Export and import of agents: each creates a job and answers like upstream (200 with the result) by waiting
+for the worker, or at once with 202 and the job to watch (`Prefer: respond-async`, RFC 7240, or a wait that ran
+out)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from django.conf import settings
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.accounts.models import Scope
+from apps.core.errors import ApiError, error_body
+from apps.core.timefmt import format_instant
+from apps.jobs import selectors, services
+from apps.jobs.api import schema
+from apps.jobs.models import Job
+from apps.tenants.models import Tenant
+from apps.tenants.selectors import tenant_get
+
+_PREFER = OpenApiParameter(
+    "Prefer",
+    str,
+    OpenApiParameter.HEADER,
+    description="`respond-async` answers 202 with the job at once; `wait=N` waits at most N seconds.",
+)
+_ERRORS: dict[int | str, Any] = {
+    202: OpenApiResponse(
+        {"$ref": "#/components/schemas/JobIdResponse"},
+        description="The job was created and runs on; its Location is in the header of that name.",
+    ),
+    400: OpenApiResponse(schema.ERROR, description="The request is not valid; nothing was created."),
+    401: OpenApiResponse(schema.FAULT, description="No valid access token."),
+    403: OpenApiResponse(schema.ERROR, description="Another tenant's path, or a missing scope."),
+    500: OpenApiResponse(schema.ERROR, description="The job failed; the message says why."),
+}
+
+
+class AgentExportView(APIView):
+    required_scopes = {"POST": Scope.AGENT_READ.value}
+
+    @extend_schema(
+        operation_id="POST-ai-export-agents",
+        summary="Export agents",
+        description="Bundles the agents, the agents they hand off to, and the tools and MCP servers they use.",
+        tags=["Import/Export"],
+        parameters=[_PREFER],
+        request={"application/json": {"$ref": "#/components/schemas/ExportRequest"}},
+        responses={
+            200: OpenApiResponse({"$ref": "#/components/schemas/ExportResponse"}, description="The export."),
+            **_ERRORS,
+        },
+    )
+    def post(self, request: Request, tenant: str) -> Response:
+        agent_ids = _agent_ids(_body(request).get("agentIds"))
+        job = services.export_start(tenant=_tenant(tenant), agent_ids=agent_ids)
+        return _answer(request, job, _export_body)
+
+
+class AgentImportView(APIView):
+    required_scopes = {"POST": Scope.AGENT_MANAGE.value}
+
+    @extend_schema(
+        operation_id="POST-ai-import-agents",
+        summary="Import agents",
+        description="Checks the bundle, then creates its agents (disabled), tools and MCP servers in this tenant.",
+        tags=["Import/Export"],
+        parameters=[_PREFER],
+        request={"application/json": {"$ref": "#/components/schemas/ImportRequest"}},
+        responses={
+            200: OpenApiResponse({"$ref": "#/components/schemas/ImportResponse"}, description="What was imported."),
+            **_ERRORS,
+        },
+    )
+    def post(self, request: Request, tenant: str) -> Response:
+        body = _body(request)
+        job = services.import_start(tenant=_tenant(tenant), data=body.get("data"), checksum=body.get("checksum"))
+        return _answer(request, job, _import_body)
+
+
+def _body(request: Request) -> dict[str, Any]:
+    if not isinstance(request.data, dict):
+        raise ApiError("The body must be a JSON object.", field="body")
+    return request.data
+
+
+def _tenant(name: str) -> Tenant:
+    tenant = tenant_get(name=name)
+    if tenant is None:  # the permission check already refused tokens of other tenants
+        raise ApiError("No such tenant.", code=403)
+    return tenant
+
+
+def _agent_ids(value: Any) -> list[str]:
+    limit = settings.EXPORT_MAX_AGENTS
+    if not isinstance(value, list) or not all(isinstance(item, str) and item for item in value):
+        raise ApiError("agentIds must be a list of agent ids (non-empty strings).", field="agentIds")
+    ids = list(dict.fromkeys(value))
+    if not 1 <= len(ids) <= limit:
+        raise ApiError(f"agentIds must name between 1 and {limit} agents; it names {len(ids)}.", field="agentIds")
+    return ids
+
+
+def _answer(request: Request, job: Job, render: Any) -> Response:
+    asynchronous, wait = _preference(request.headers.get("Prefer", ""))
+    finished = None if asynchronous else selectors.job_wait(tenant=job.tenant, job_pk=job.pk, timeout=wait)
+    if finished is not None and finished.status == Job.Status.SUCCESS:
+        return Response(render(finished))
+    if finished is not None and finished.status == Job.Status.FAILURE:
+        details = [{"field": "jobId", "type": "job", "message": finished.job_id}]
+        return Response(error_body(500, finished.message or "The job failed.", details=details), status=500)
+    response = Response({"jobId": job.job_id}, status=202)
+    response["Location"] = f"/ai-service/{job.tenant.name}/jobs/{job.job_id}"
+    if asynchronous:
+        response["Preference-Applied"] = "respond-async"
+    return response
+
+
+def _preference(header: str) -> tuple[bool, float]:
+    """(respond-async asked, seconds to wait) from a Prefer header such as `respond-async, wait=5`."""
+    tokens = [token.strip().lower() for token in header.split(",")]
+    wait = float(settings.JOB_WAIT_SECONDS)
+    for token in tokens:
+        match = re.fullmatch(r"wait\s*=\s*(\d+(?:\.\d+)?)", token)
+        if match:
+            wait = min(wait, float(match.group(1)))
+    return "respond-async" in tokens, wait
+
+
+def _export_body(job: Job) -> dict[str, Any]:
+    result = job.export_result or {}
+    return {
+        "data": result.get("data", ""),
+        "checksum": result.get("checksum", ""),
+        "exportedAt": format_instant(job.finished_at or job.modified_at),
+        "jobId": job.job_id,
+    }
+
+
+def _import_body(job: Job) -> dict[str, Any]:
+    result = job.import_result or {}
+    return {
+        "summary": result.get("summary", {}),
+        "message": result.get("message", ""),
+        "importedAt": format_instant(job.finished_at or job.modified_at),
+        "jobId": job.job_id,
+    }

@@ -1,0 +1,75 @@
+"""What a worker does with a job: load it by id, do the work, finish it once.
+
+Failures end the job in `failure` with a message a person can act on; the traceback goes to the log.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from celery.exceptions import SoftTimeLimitExceeded
+from django.conf import settings
+from django.db import transaction
+
+from apps.agents.bundle import BundleError, bundle_collect, bundle_decode, bundle_encode
+from apps.agents.importing import bundle_apply
+from apps.jobs.models import Job
+from apps.jobs.services import job_claim, job_finish
+
+logger = logging.getLogger(__name__)
+
+LABELS = {Job.Type.EXPORT: "export", Job.Type.IMPORT: "import"}
+
+
+def job_execute(*, job_pk: int) -> None:
+    job = job_claim(job_pk=job_pk)
+    if job is None:
+        return  # finished, deleted, or given up on: a late or repeated delivery has nothing to do
+    label = LABELS.get(Job.Type(job.type), job.type.lower())
+    try:
+        if job.type == Job.Type.EXPORT:
+            _export(job)
+        elif job.type == Job.Type.IMPORT:
+            _import(job)
+        else:
+            _fail(job, f"Jobs of type {job.type} are not run by this installation.")
+    except SoftTimeLimitExceeded:
+        _fail(
+            job,
+            f"The {label} took longer than {settings.CELERY_TASK_SOFT_TIME_LIMIT} s and was stopped; nothing was "
+            "changed. Try again with fewer agents, or raise JOB_SOFT_TIME_LIMIT_SECONDS.",
+        )
+    except BundleError as exc:
+        _fail(job, f"The {label} could not be read: {exc.message}")
+    except Exception:
+        logger.exception("Job %s (%s) failed", job.job_id, job.type)
+        _fail(
+            job,
+            f"The {label} failed because of an internal error and changed nothing; the worker log has the "
+            f"details under job {job.job_id}.",
+        )
+
+
+def _export(job: Job) -> None:
+    payload: dict[str, Any] = job.payload or {}
+    document = bundle_collect(tenant=job.tenant, agent_ids=list(payload.get("agentIds", [])))
+    data, checksum = bundle_encode(document)
+    job_finish(job_pk=job.pk, status=Job.Status.SUCCESS, export_result={"data": data, "checksum": checksum})
+
+
+def _import(job: Job) -> None:
+    payload: dict[str, Any] = job.payload or {}
+    document = bundle_decode(payload.get("data"), payload.get("checksum"))
+    # The import and the job's success commit together: a worker that dies before the commit leaves neither.
+    with transaction.atomic():
+        # Locked so that a repeated delivery waits for this one and then finds the job finished.
+        locked = Job.objects.select_for_update().filter(pk=job.pk, status=Job.Status.IN_PROGRESS)
+        if not list(locked.values_list("pk", flat=True)):
+            return  # finished or deleted meanwhile
+        result = bundle_apply(tenant=job.tenant, document=document)
+        job_finish(job_pk=job.pk, status=Job.Status.SUCCESS, import_result=result)
+
+
+def _fail(job: Job, message: str) -> None:
+    job_finish(job_pk=job.pk, status=Job.Status.FAILURE, message=message)
