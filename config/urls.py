@@ -19,6 +19,7 @@ urlpatterns = [
     path("api/redoc", SpectacularRedocView.as_view(url_name="openapi-schema", **PUBLIC), name="openapi-redoc"),
     path("admin/", admin.site.urls),
     path("", include("apps.jobs.urls")),
+    path("", include("apps.agents.urls")),
 ]
 
 handler400 = "apps.core.errors.bad_request"

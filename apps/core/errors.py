@@ -13,6 +13,7 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views import defaults
 from rest_framework import exceptions, status
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 
 logger = logging.getLogger(__name__)
 
@@ -31,12 +32,19 @@ class ApiError(exceptions.APIException):
     """A 4xx with a message and, optionally, the field it is about."""
 
     def __init__(
-        self, message: str, *, code: int = 400, field: str | None = None, resource_id: str | None = None
+        self,
+        message: str,
+        *,
+        code: int = 400,
+        field: str | None = None,
+        resource_id: str | None = None,
+        details: list[dict[str, str]] | None = None,
     ) -> None:
         super().__init__(message)
         self.status_code = code
         self.field = field
         self.resource_id = resource_id
+        self.details = details
 
 
 def error_body(
@@ -55,14 +63,22 @@ def fault_body(faultstring: str, errorcode: str) -> dict[str, Any]:
 
 
 def _details_from_validation(detail: Any, prefix: str = "") -> list[dict[str, str]]:
+    """One detail per message, each naming its field as a dot path (`config.url`, `nativeTools.1.id`)."""
     if isinstance(detail, dict):
         out: list[dict[str, str]] = []
         for key, value in detail.items():
-            out += _details_from_validation(value, f"{prefix}.{key}" if prefix else str(key))
+            # Errors of an object as a whole (DRF's non_field_errors) belong to the object's own path.
+            name = str(key) if key != api_settings.NON_FIELD_ERRORS_KEY else ""
+            out += _details_from_validation(value, ".".join(part for part in (prefix, name) if part))
         return out
     if isinstance(detail, list):
+        if any(isinstance(item, dict | list) for item in detail):
+            # The errors of a list's items, position by position (valid items have empty ones).
+            paths = [f"{prefix}.{i}" if prefix else str(i) for i in range(len(detail))]
+            return [d for item, path in zip(detail, paths, strict=True) for d in _details_from_validation(item, path)]
         return [d for item in detail for d in _details_from_validation(item, prefix)]
-    return [{"field": prefix or "body", "type": "invalid", "message": str(detail)}]
+    kind = str(getattr(detail, "code", None) or "invalid")
+    return [{"field": prefix or "body", "type": kind, "message": str(detail)}]
 
 
 def _render(exc: exceptions.APIException) -> Response:
@@ -71,7 +87,9 @@ def _render(exc: exceptions.APIException) -> Response:
         faultstring, errorcode = getattr(exc, "fault", InvalidToken.fault)
         return Response(fault_body(faultstring, errorcode), status=status.HTTP_401_UNAUTHORIZED)
     if isinstance(exc, ApiError):
-        details = [{"field": exc.field, "type": "invalid", "message": str(exc.detail)}] if exc.field else None
+        details = exc.details
+        if details is None and exc.field:
+            details = [{"field": exc.field, "type": "invalid", "message": str(exc.detail)}]
         return Response(error_body(code, str(exc.detail), details=details, resource_id=exc.resource_id), code)
     if isinstance(exc, exceptions.ValidationError):
         details = _details_from_validation(exc.detail)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from django.conf import settings
+from django.db.models import Model, Q, QuerySet
 
 from apps.core.errors import ApiError
+from apps.core.query import FieldSpec, QueryError, build_filter, parse_query
 
 # A field tree names the fields a resource has: a leaf is None, an object maps its own fields.
 FieldTree = Mapping[str, "FieldTree | None"]
@@ -133,3 +135,43 @@ def project(representation: Mapping[str, Any], selection: Selection | None) -> d
         elif isinstance(chosen, dict):
             out[key] = project(value, chosen)
     return out
+
+
+def filter_from_q(q: Any, searchable: Mapping[str, FieldSpec]) -> Q:
+    """The filter a `q` (from the query string or a search body) stands for; absent means everything."""
+    if q is None:
+        return Q()
+    if not isinstance(q, str):
+        raise ApiError("q must be a string.", field="q")
+    try:
+        return build_filter(parse_query(q), searchable)
+    except QueryError as exc:
+        raise ApiError(exc.message, field="q") from None
+
+
+def ordering(
+    sort: tuple[SortKey, ...], *, default: tuple[SortKey, ...], sortable: Mapping[str, str], tiebreak: str
+) -> list[str]:
+    """`order_by()` arguments for the sort keys (or the default ones), ending with the unique `tiebreak` column
+    in the direction of the last key, so that pages never overlap."""
+    keys = sort or default
+    order = [("-" if key.descending else "") + sortable[key.field] for key in keys]
+    if tiebreak not in (o.lstrip("-") for o in order):
+        order.append(("-" if keys[-1].descending else "") + tiebreak)
+    return order
+
+
+# Past this offset a page is found in two steps: the keys of the page first, from the index alone, then the
+# rows. Skipping tens of thousands of index entries is cheap; skipping as many table rows is not.
+DEEP_OFFSET = 1000
+M = TypeVar("M", bound=Model)
+
+
+def page_of(queryset: QuerySet[M], params: ListParams) -> list[M]:
+    """One page of an ordered queryset of model instances."""
+    start, stop = params.offset, params.offset + params.page_size
+    if start < DEEP_OFFSET:
+        return list(queryset[start:stop])
+    keys = list(queryset.values_list("pk", flat=True)[start:stop])
+    rows = queryset.order_by().in_bulk(keys)
+    return [rows[key] for key in keys if key in rows]

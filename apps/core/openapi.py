@@ -4,14 +4,22 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import ImproperlyConfigured
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.settings import spectacular_settings
+from drf_spectacular.utils import OpenApiParameter
 
 from apps.accounts.models import Scope
 
 # Path parameters whose published name differs from the URL kwarg the views receive.
-PUBLISHED_PATH_PARAMETERS = {"job_id": "jobId"}
+PUBLISHED_PATH_PARAMETERS = {
+    "job_id": "jobId",
+    "agent_id": "agentId",
+    "tool_id": "toolId",
+    "mcp_server_id": "mcpServerId",
+    "token_id": "tokenId",
+}
 
 
 def only_public_api(endpoints: list[tuple[str, str, str, Any]], **kwargs: Any) -> list[tuple[str, str, str, Any]]:
@@ -19,12 +27,29 @@ def only_public_api(endpoints: list[tuple[str, str, str, Any]], **kwargs: Any) -
     return [e for e in endpoints if e[0].startswith("/ai-service/")]
 
 
+def list_parameters(noun: str) -> list[OpenApiParameter]:
+    """The paging, sort, fields and total-count parameters every list and search operation takes."""
+    return [
+        OpenApiParameter("pageSize", str, description=f"{noun} per page: 1-1000, default 60."),
+        OpenApiParameter("pageNumber", str, description="1-based page number, default 1."),
+        OpenApiParameter("sort", str, description="`field[:asc|:desc]`, comma-separated; default newest first."),
+        OpenApiParameter("fields", str, description="Comma-separated fields to return; `id` always is."),
+        OpenApiParameter(
+            "X-Total-Count", bool, OpenApiParameter.HEADER, description="`true` to get the total in X-Total-Count."
+        ),
+    ]
+
+
 def add_components(result: dict[str, Any], generator: Any, request: Any, public: bool) -> dict[str, Any]:
+    from apps.agents.api.schema import COMPONENTS as AGENT_COMPONENTS
     from apps.jobs.api.schema import COMPONENTS, TRANSFER_COMPONENTS
 
     schemas = result.setdefault("components", {}).setdefault("schemas", {})
-    schemas.update(COMPONENTS)
-    schemas.update(TRANSFER_COMPONENTS)
+    for components in (COMPONENTS, TRANSFER_COMPONENTS, AGENT_COMPONENTS):
+        clashes = [name for name, schema in components.items() if schemas.get(name, schema) != schema]
+        if clashes:
+            raise ImproperlyConfigured(f"OpenAPI components defined twice, differently: {', '.join(clashes)}")
+        schemas.update(components)
     _publish_path_parameter_names(result)
     _drop_default_security(result)
     return result

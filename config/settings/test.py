@@ -1,6 +1,23 @@
-"""Settings for the test suite: the same as base, with fast password hashing."""
+"""Settings for the test suite: the same as base, with fast password hashing and their own broker and database
+files, so that a console running on the same checkout (`make run`) never meets the tests' messages or rows."""
 
 from config.settings.base import *  # noqa: F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 LOGGING["root"]["level"] = "WARNING"  # type: ignore[index]  # noqa: F405
+
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+    # A file, not memory: end-to-end tests run a worker process that must see the same database.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-db.sqlite3")}  # noqa: F405
+
+if not REDIS_URL:  # noqa: F405
+    _TEST_BROKER = VAR_DIR / "test-broker"  # noqa: F405
+    for _sub in ("in", "processed", "control"):
+        (_TEST_BROKER / _sub).mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        **CELERY_BROKER_TRANSPORT_OPTIONS,  # noqa: F405
+        "data_folder_in": str(_TEST_BROKER / "in"),
+        "data_folder_out": str(_TEST_BROKER / "in"),
+        "processed_folder": str(_TEST_BROKER / "processed"),
+        "control_folder": str(_TEST_BROKER / "control"),
+    }

@@ -321,7 +321,10 @@ PLAIN_VALUES = st.one_of(bare_values().filter(lambda pair: pair[0] not in KEYWOR
 def comparisons(draw: st.DrawFn) -> tuple[str, Compare]:
     op = draw(OPS)
     text, value = draw(VALUES)
-    return f"{op.value}{draw(SPACE)}{text}", Compare(op, value)
+    space = draw(SPACE)
+    if not space and text.startswith("=") and op.value in ("<", ">"):
+        space = " "  # `>=0` is >= 0; "> then =0" needs the space to be told apart
+    return f"{op.value}{space}{text}", Compare(op, value)
 
 
 @st.composite

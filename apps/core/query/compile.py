@@ -20,6 +20,7 @@ class FieldKind(Enum):
     ENUM = "enum"
     INT = "int"
     DATETIME = "datetime"
+    BOOL = "bool"
 
 
 @dataclass(frozen=True)
@@ -33,7 +34,7 @@ class FieldSpec:
     nullable: bool = True
 
 
-Scalar = str | int | datetime
+Scalar = str | int | datetime | bool
 
 _INTEGER = re.compile(r"[+-]?[0-9]+")
 # Keeps values inside a signed 64-bit column so the database never sees an overflowing literal.
@@ -123,6 +124,8 @@ def _coerce(value: Value, spec: FieldSpec) -> Scalar:
         return _int_value(value.text, spec)
     if spec.kind is FieldKind.DATETIME:
         return _datetime_value(value.text, spec)
+    if spec.kind is FieldKind.BOOL:
+        return _bool_value(value.text, spec)
     assert_never(spec.kind)
 
 
@@ -142,6 +145,13 @@ def _int_value(text: str, spec: FieldSpec) -> int:
         if -_INT_LIMIT - 1 <= number <= _INT_LIMIT:
             return number
     raise QueryError(f"Invalid integer '{text}' for field '{spec.name}'", field=spec.name)
+
+
+def _bool_value(text: str, spec: FieldSpec) -> bool:
+    folded = text.casefold()
+    if folded in ("true", "false"):
+        return folded == "true"
+    raise QueryError(f"Invalid value '{text}' for field '{spec.name}'; allowed values: true, false", field=spec.name)
 
 
 def _datetime_value(text: str, spec: FieldSpec) -> datetime:

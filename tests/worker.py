@@ -1,0 +1,98 @@
+"""Real Celery workers for end-to-end tests: in a thread of the test process, or as a separate process that a
+test can kill. Both use the broker the settings name (Redis in CI, the embedded file broker otherwise) and the
+test database, so tests that use them need `transactional_db`: the worker sees only committed rows."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from celery.contrib.testing.worker import start_worker
+from django.db import connection
+
+from config.celery import app
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def purge_broker() -> None:
+    """Drop messages left by earlier runs, so a test's worker takes only that test's tasks."""
+    with app.connection_for_write() as conn:
+        conn.default_channel.queue_purge(app.conf.task_default_queue)
+
+
+@contextmanager
+def thread_worker() -> Iterator[None]:
+    purge_broker()
+    with start_worker(app, pool="solo", concurrency=1, perform_ping_check=False, loglevel="WARNING"):
+        yield
+
+
+def database_url() -> str:
+    """The URL of the database the tests run on (the test database, not the configured one)."""
+    settings = connection.settings_dict
+    if settings["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{settings['NAME']}"
+    user = settings.get("USER") or "postgres"
+    password = f":{settings['PASSWORD']}" if settings.get("PASSWORD") else ""
+    host, port = settings.get("HOST") or "127.0.0.1", settings.get("PORT") or "5432"
+    return f"postgres://{user}{password}@{host}:{port}/{settings['NAME']}"
+
+
+class WorkerProcess:
+    """`celery worker` with one prefork child, as `make run` starts it; `kill_child` kills the process running
+    the task with SIGKILL, as the kernel's OOM killer would."""
+
+    def __init__(self, **env: str) -> None:
+        purge_broker()
+        environment = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "config.settings.test",
+            "DATABASE_URL": database_url(),
+            **env,
+        }
+        command = [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool", "prefork", "-c", "1"]
+        self.process = subprocess.Popen(
+            [*command, "-l", "WARNING", "--without-gossip", "--without-mingle", "--without-heartbeat"],
+            cwd=ROOT,
+            env=environment,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+
+    def children(self) -> list[int]:
+        path = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
+        return [int(pid) for pid in path.read_text().split()] if path.exists() else []
+
+    def kill_child(self) -> int:
+        child = self.children()[0]
+        os.kill(child, signal.SIGKILL)
+        return child
+
+    def stop(self) -> str:
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            _, err = self.process.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            _, err = self.process.communicate()
+        return err.decode(errors="replace")
+
+
+def wait_for(condition: Callable[[], Any], *, timeout: float = 30.0, what: str = "the condition") -> Any:
+    """Poll until `condition()` is truthy and return it; fail the test after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"Timed out after {timeout} s waiting for {what}")
+        time.sleep(0.05)
