@@ -44,4 +44,4 @@ bench: install
 	$(BIN)/python bench/run.py
 
 clean:
-	rm -rf var/db.sqlite3 var/broker var/static var/celerybeat-schedule*
+	rm -rf var/db.sqlite3* var/broker var/static var/celerybeat-schedule* var/test-db-* var/test-broker-*

@@ -101,8 +101,9 @@ def start_server(env: dict[str, str]) -> subprocess.Popen[bytes]:
     sys.exit("gunicorn did not start")
 
 
-def token_for(env: dict[str, str], tenant: str) -> str:
-    client = json.loads(manage(env, "create_api_client", tenant, "--scope", "ai.agent_read"))
+def token_for(env: dict[str, str], tenant: str, *scopes: str) -> str:
+    flags = [arg for scope in scopes or ("ai.agent_read",) for arg in ("--scope", scope)]
+    client = json.loads(manage(env, "create_api_client", tenant, *flags))
     conn = http.client.HTTPConnection(HOST, PORT)
     form = f"grant_type=client_credentials&client_id={client['client_id']}&client_secret={client['client_secret']}"
     conn.request("POST", "/oauth/token", form, {"Content-Type": "application/x-www-form-urlencoded"})
@@ -119,10 +120,19 @@ class Caller:
     def __call__(self, request: Request) -> tuple[float, int, bytes]:
         body = json.dumps(request.body) if request.body is not None else None
         started = time.perf_counter()
-        self.conn.request(request.method, request.path, body, {**self.auth, **(request.headers or {})})
-        response = self.conn.getresponse()
+        try:
+            response = self._send(request, body)
+        except (BrokenPipeError, ConnectionResetError, http.client.RemoteDisconnected):
+            # The server closed the idle keep-alive connection: open another, as any client would.
+            self.conn = http.client.HTTPConnection(HOST, PORT, timeout=30)
+            started = time.perf_counter()
+            response = self._send(request, body)
         data = response.read()
         return (time.perf_counter() - started) * 1000, response.status, data
+
+    def _send(self, request: Request, body: str | None) -> http.client.HTTPResponse:
+        self.conn.request(request.method, request.path, body, {**self.auth, **(request.headers or {})})
+        return self.conn.getresponse()
 
 
 def sample_ids(caller: Caller, tenant: str) -> list[str]:
@@ -220,11 +230,11 @@ def write_doc(args: argparse.Namespace, results: dict[str, dict], rps: float, bi
     return "\n".join(lines)
 
 
-def update_doc(section: str) -> None:
+def update_doc(section: str, start: str = START, end: str = END) -> None:
     text = DOC.read_text() if DOC.exists() else "# Benchmarks\n\nWritten by `make bench`.\n\n"
-    if START in text and END in text:
-        head, rest = text.split(START, 1)
-        text = head + section + rest.split(END, 1)[1]
+    if start in text and end in text:
+        head, rest = text.split(start, 1)
+        text = head + section + rest.split(end, 1)[1]
     else:
         text = text.rstrip() + "\n\n" + section + "\n"
     DOC.parent.mkdir(exist_ok=True)

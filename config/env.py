@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
@@ -66,10 +67,10 @@ def env_database(name: str, default: str) -> dict[str, Any]:
     raw = os.environ.get(name) or default
     try:
         config: dict[str, Any] = dict(dj_database_url.parse(raw, conn_max_age=60, conn_health_checks=True))
-    except ValueError as exc:
-        raise ImproperlyConfigured(f"{name}={raw!r} is not a database URL: {exc}") from None
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}={_without_password(raw)!r} is not a database URL") from None
     if not config.get("ENGINE"):
-        raise ImproperlyConfigured(f"{name}={raw!r}: unsupported database scheme")
+        raise ImproperlyConfigured(f"{name}={_without_password(raw)!r}: unsupported database scheme")
     return config
 
 
@@ -80,3 +81,8 @@ def env_redis_url(name: str) -> str | None:
     if not raw.startswith(("redis://", "rediss://", "unix://")):
         raise ImproperlyConfigured(f"{name}={raw!r} must start with redis://, rediss:// or unix://")
     return raw
+
+
+def _without_password(url: str) -> str:
+    """The URL as it may appear in an error message: a password in it is masked."""
+    return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", url)

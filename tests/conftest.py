@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
+import os
 import secrets
-from collections.abc import Callable
+import shutil
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.test import Client
 from django.utils import timezone
+from hypothesis import settings as hypothesis_settings
 from oauth2_provider.models import get_access_token_model
 
 from apps.accounts.models import ApiClient
@@ -20,6 +23,12 @@ from apps.tenants.models import Tenant
 from tests.contract import validate_response
 
 READ, MANAGE = "ai.agent_read", "ai.agent_manage"
+
+# In CI the property tests draw the same examples every run, so that a red build is always reproducible;
+# locally they keep exploring new ones.
+hypothesis_settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI"):
+    hypothesis_settings.load_profile("ci")
 
 
 class ApiClientForTests(Client):
@@ -105,3 +114,12 @@ def make_job(tenant: Tenant) -> Callable[..., Job]:
         return Job.objects.create(**fields)
 
     return make
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _remove_the_test_broker() -> Iterator[None]:
+    """The embedded broker's folders of this run (see config/settings/test.py) go when the run ends."""
+    yield
+    folder = os.environ.get("TEST_BROKER_DIR", "")
+    if "test-broker-" in folder:
+        shutil.rmtree(folder, ignore_errors=True)

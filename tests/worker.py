@@ -60,12 +60,24 @@ class WorkerProcess:
         }
         command = [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool", "prefork", "-c", "1"]
         self.process = subprocess.Popen(
-            [*command, "-l", "WARNING", "--without-gossip", "--without-mingle", "--without-heartbeat"],
+            [
+                *command,
+                "-l",
+                os.environ.get("TEST_WORKER_LOG_LEVEL", "WARNING"),
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+            ],
             cwd=ROOT,
             env=environment,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
         )
+
+    def wait_ready(self, timeout: float = 60.0) -> None:
+        """Return once the worker answers a remote-control ping: it is then consuming tasks."""
+        wait_for(lambda: app.control.ping(timeout=0.5), timeout=timeout, what="the worker to answer a ping")
+        wait_for(self.children, timeout=timeout, what="the worker's pool process")
 
     def children(self) -> list[int]:
         path = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")

@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from typing import Any, TypeVar
 
 from django.conf import settings
+from django.db.models import Q
 
 from apps.agents.models import Agent, Kind, McpServer, Reference, Token, Tool
 from apps.agents.representation import AnyResource
@@ -39,13 +40,11 @@ class BundleError(Exception):
 def bundle_collect(*, tenant: Tenant, agent_ids: list[str]) -> dict[str, Any]:
     """The agents, every agent they collaborate with (transitively), and the tools, MCP servers and token
     references all of those use."""
-    agents = _with_collaborators(tenant, agent_ids)
-    uses = _targets(tenant, Kind.AGENT, [agent.public_id for agent in agents])
+    agents, uses = _with_collaborators(tenant, agent_ids)
     tools = _resources(Tool, tenant, uses.get(Kind.TOOL, set()))
     servers = _resources(McpServer, tenant, uses.get(Kind.MCP_SERVER, set()))
-    token_ids = set(uses.get(Kind.TOKEN, set()))
-    for kind, items in ((Kind.TOOL, tools), (Kind.MCP_SERVER, servers)):
-        token_ids |= _targets(tenant, kind, [item.public_id for item in items]).get(Kind.TOKEN, set())
+    components = [(Kind.TOOL, tool.public_id) for tool in tools] + [(Kind.MCP_SERVER, s.public_id) for s in servers]
+    token_ids = uses.get(Kind.TOKEN, set()) | _targets(tenant, components).get(Kind.TOKEN, set())
     tokens = _resources(Token, tenant, token_ids)
     return {
         "formatVersion": FORMAT_VERSION,
@@ -117,20 +116,29 @@ def _has_id(entry: Any) -> bool:
     return isinstance(entry, dict) and isinstance(entry.get("id"), str) and entry["id"] != ""
 
 
-def _with_collaborators(tenant: Tenant, agent_ids: list[str]) -> list[Agent]:
+def _with_collaborators(tenant: Tenant, agent_ids: list[str]) -> tuple[list[Agent], dict[str, set[str]]]:
+    """The agents and those they hand off to, transitively; and everything all of them use, by kind."""
     found: dict[str, Agent] = {}
+    uses: dict[str, set[str]] = {}
     wanted = list(dict.fromkeys(agent_ids))
     while wanted:
         batch = _resources(Agent, tenant, wanted)
         found.update((agent.public_id, agent) for agent in batch)
-        collaborators = _targets(tenant, Kind.AGENT, [agent.public_id for agent in batch]).get(Kind.AGENT, set())
-        wanted = sorted(collaborators - found.keys())
-    return sorted(found.values(), key=lambda agent: (agent.created_at, agent.public_id))
+        for kind, targets in _targets(tenant, [(Kind.AGENT, agent.public_id) for agent in batch]).items():
+            uses.setdefault(kind, set()).update(targets)
+        wanted = sorted(uses.get(Kind.AGENT, set()) - found.keys())
+    return sorted(found.values(), key=lambda agent: (agent.created_at, agent.public_id)), uses
 
 
-def _targets(tenant: Tenant, kind: Kind, source_ids: Iterable[str]) -> dict[str, set[str]]:
+def _targets(tenant: Tenant, sources: list[tuple[Kind, str]]) -> dict[str, set[str]]:
+    """What the given resources use, by kind of target: one query for any mix of sources."""
     out: dict[str, set[str]] = {}
-    rows = Reference.objects.filter(tenant=tenant, source_kind=kind, source_id__in=list(source_ids))
+    if not sources:
+        return out
+    which = Q()
+    for kind in {kind for kind, _ in sources}:
+        which |= Q(source_kind=kind, source_id__in=[public_id for k, public_id in sources if k == kind])
+    rows = Reference.objects.filter(which, tenant=tenant)
     for target_kind, target_id in rows.values_list("target_kind", "target_id"):
         out.setdefault(target_kind, set()).add(target_id)
     return out

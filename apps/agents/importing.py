@@ -17,10 +17,11 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
-from django.db import transaction
+from celery.exceptions import SoftTimeLimitExceeded
+from django.db import OperationalError, transaction
 
 from apps.agents.models import Agent, Kind, McpServer, Token, Tool
-from apps.agents.references import references_of, references_sync
+from apps.agents.references import references_add, references_of
 from apps.agents.representation import columns_from_body, display_name
 from apps.core.ids import new_object_id
 from apps.tenants.models import Tenant
@@ -51,6 +52,7 @@ class _Context:
     tokens_here: set[str]
     usable: dict[Kind, set[str]] = field(default_factory=dict)  # tools / MCP servers an agent may point to
     names: dict[str, str] = field(default_factory=dict)  # tool and MCP server id -> name, from the bundle
+    existing: dict[Kind, set[str]] = field(default_factory=dict)  # bundle ids the tenant already has
 
 
 def bundle_apply(*, tenant: Tenant, document: dict[str, Any]) -> dict[str, Any]:
@@ -64,6 +66,11 @@ def bundle_apply(*, tenant: Tenant, document: dict[str, Any]) -> dict[str, Any]:
             for entry in [*document.get("tools", []), *document.get("mcpServers", [])]
         },
     )
+    for kind, model, section in ((Kind.TOOL, Tool, "tools"), (Kind.MCP_SERVER, McpServer, "mcpServers")):
+        ids = [entry["id"] for entry in document.get(section, [])]
+        context.existing[kind] = set(
+            model.objects.filter(tenant=tenant, public_id__in=ids).values_list("public_id", flat=True)
+        )
     tools = [_component(context, Kind.TOOL, entry) for entry in document.get("tools", [])]
     servers = [_component(context, Kind.MCP_SERVER, entry) for entry in document.get("mcpServers", [])]
     agents = _import_agents(context, document.get("agents", []))
@@ -83,6 +90,8 @@ def _guarded(context: _Context, kind: Kind, entry: dict[str, Any], write: Callab
     try:
         with transaction.atomic():  # a savepoint: a failed entity leaves nothing behind
             return write()
+    except (SoftTimeLimitExceeded, OperationalError):
+        raise  # the whole import stops: out of time, or the database is gone
     except Exception as exc:  # one broken entity must not stop the rest of the import
         logger.exception("Import of %s %s into %s failed", kind, entry.get("id"), context.tenant.name)
         return _failed(entry, exc)
@@ -90,10 +99,9 @@ def _guarded(context: _Context, kind: Kind, entry: dict[str, Any], write: Callab
 
 def _import_component(context: _Context, kind: Kind, entry: dict[str, Any]) -> Outcome:
     public_id, name = entry["id"], display_name(entry.get("name"))
-    model: type[Tool | McpServer] = Tool if kind == Kind.TOOL else McpServer
     if kind == Kind.TOOL and entry.get("type") in NOT_IMPORTABLE_TOOLS:
         return Outcome(public_id, name, "TO_CREATE", [_not_importable(public_id, name, entry["type"])])
-    if model.objects.filter(tenant=context.tenant, public_id=public_id).exists():
+    if public_id in context.existing[kind]:
         context.usable.setdefault(kind, set()).add(public_id)
         detail = _detail("ALREADY_EXISTS", public_id, name, "The tenant already has it; the existing one is used.")
         return Outcome(public_id, name, "EXISTS", [detail])
@@ -185,7 +193,7 @@ def _create(tenant: Tenant, kind: Kind, public_id: str, body: dict[str, Any]) ->
         Kind.MCP_SERVER: McpServer,
     }
     models[kind].objects.create(tenant=tenant, public_id=public_id, body=body, **columns_from_body(kind, body))
-    references_sync(tenant=tenant, kind=kind, public_id=public_id, body=body)
+    references_add(tenant=tenant, kind=kind, public_id=public_id, body=body)
 
 
 def _body(entry: dict[str, Any]) -> dict[str, Any]:

@@ -50,12 +50,18 @@ class ApiError(exceptions.APIException):
 def error_body(
     code: int, message: str, *, details: list[dict[str, str]] | None = None, resource_id: str | None = None
 ) -> dict[str, Any]:
-    body: dict[str, Any] = {"code": code, "status": HTTPStatus(code).phrase, "message": message}
+    body: dict[str, Any] = {"code": code, "status": HTTPStatus(code).phrase, "message": _encodable(message)}
     if details:
-        body["details"] = details
+        body["details"] = [{key: _encodable(value) for key, value in detail.items()} for detail in details]
     if resource_id is not None:
         body["resourceId"] = resource_id
     return body
+
+
+def _encodable(text: str) -> str:
+    """Messages may quote the input, and JSON can carry a lone surrogate that UTF-8 cannot: escape those, or
+    rendering the error would itself fail."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def fault_body(faultstring: str, errorcode: str) -> dict[str, Any]:

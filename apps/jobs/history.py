@@ -74,10 +74,17 @@ def _enum(item: dict[str, Any], name: str, choices: Any, where: _Where, *, requi
     return str(value)
 
 
+# The widest values the columns hold: longer ids and larger versions are refused with a message, not a crash.
+MAX_ID_LENGTH = 255
+MAX_VERSION = 2**31 - 1
+
+
 def _optional(item: dict[str, Any], name: str, kind: type, where: _Where) -> Any:
     value = item.get(name)
     if value is not None and not isinstance(value, kind):
         raise HistoryError(f"{where}: '{name}' must be a {'string' if kind is str else 'JSON object'}.")
+    if name in ("agentId", "sessionId") and isinstance(value, str) and len(value) > MAX_ID_LENGTH:
+        raise HistoryError(f"{where}: '{name}' is longer than {MAX_ID_LENGTH} characters.")
     return value
 
 
@@ -90,8 +97,8 @@ def _metadata(metadata: Any, job_id: str, where: _Where) -> dict[str, Any]:
     created = _instant(metadata, "createdAt", where) or object_id_time(job_id) or now_ms()
     modified = _instant(metadata, "modifiedAt", where) or created
     version = metadata.get("version", 1)
-    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
-        raise HistoryError(f"{where}: 'metadata.version' must be a whole number of at least 1.")
+    if not isinstance(version, int) or isinstance(version, bool) or not 1 <= version <= MAX_VERSION:
+        raise HistoryError(f"{where}: 'metadata.version' must be a whole number from 1 to {MAX_VERSION}.")
     return {"created_at": created, "modified_at": modified, "version": version}
 
 

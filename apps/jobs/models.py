@@ -48,7 +48,7 @@ class Job(models.Model):
     version = models.PositiveIntegerField(default=1)
     # Internal bookkeeping of the worker side, never part of the API representation.
     payload = models.JSONField(null=True, blank=True)  # what the worker needs: agent ids, or the bundle
-    attempts = models.PositiveSmallIntegerField(default=0)  # how many times a worker has started it
+    attempts = models.PositiveSmallIntegerField(default=0, db_default=0)  # how many times a worker has started it
     dispatched_at = models.DateTimeField(null=True, blank=True)  # when the broker took its task; null: not yet
     started_at = models.DateTimeField(null=True, blank=True)  # when a worker last started it
     finished_at = models.DateTimeField(null=True, blank=True)

@@ -10,7 +10,7 @@ from typing import Any
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 
 from apps.agents.bundle import BundleError, bundle_collect, bundle_decode, bundle_encode
 from apps.agents.importing import bundle_apply
@@ -23,9 +23,21 @@ LABELS = {Job.Type.EXPORT: "export", Job.Type.IMPORT: "import"}
 
 
 def job_execute(*, job_pk: int) -> None:
-    job = job_claim(job_pk=job_pk)
-    if job is None:
-        return  # finished, deleted, or given up on: a late or repeated delivery has nothing to do
+    try:
+        job = job_claim(job_pk=job_pk)
+        if job is None:
+            return  # finished, deleted, or given up on: a late or repeated delivery has nothing to do
+        _run(job)
+    except SoftTimeLimitExceeded:
+        _recover_connection()
+        _fail(
+            job_pk,
+            f"The {_label(job_pk)} took longer than {settings.CELERY_TASK_SOFT_TIME_LIMIT} s and was stopped; "
+            "nothing was changed. Try again with fewer agents, or raise JOB_SOFT_TIME_LIMIT_SECONDS.",
+        )
+
+
+def _run(job: Job) -> None:
     label = LABELS.get(Job.Type(job.type), job.type.lower())
     try:
         if job.type == Job.Type.EXPORT:
@@ -33,22 +45,27 @@ def job_execute(*, job_pk: int) -> None:
         elif job.type == Job.Type.IMPORT:
             _import(job)
         else:
-            _fail(job, f"Jobs of type {job.type} are not run by this installation.")
+            _fail(job.pk, f"Jobs of type {job.type} are not run by this installation.")
     except SoftTimeLimitExceeded:
-        _fail(
-            job,
-            f"The {label} took longer than {settings.CELERY_TASK_SOFT_TIME_LIMIT} s and was stopped; nothing was "
-            "changed. Try again with fewer agents, or raise JOB_SOFT_TIME_LIMIT_SECONDS.",
-        )
+        raise
     except BundleError as exc:
-        _fail(job, f"The {label} could not be read: {exc.message}")
+        _fail(job.pk, f"The {label} could not be read: {exc.message}")
     except Exception:
         logger.exception("Job %s (%s) failed", job.job_id, job.type)
+        _recover_connection()
         _fail(
-            job,
+            job.pk,
             f"The {label} failed because of an internal error and changed nothing; the worker log has the "
             f"details under job {job.job_id}.",
         )
+
+
+def job_timed_out(*, job_pk: int) -> None:
+    _fail(
+        job_pk,
+        f"The {_label(job_pk)} was stopped after {settings.CELERY_TASK_TIME_LIMIT} s, its hard time limit; nothing was "
+        "changed. Try again with fewer agents, or raise JOB_TIME_LIMIT_SECONDS.",
+    )
 
 
 def _export(job: Job) -> None:
@@ -71,5 +88,23 @@ def _import(job: Job) -> None:
         job_finish(job_pk=job.pk, status=Job.Status.SUCCESS, import_result=result)
 
 
-def _fail(job: Job, message: str) -> None:
-    job_finish(job_pk=job.pk, status=Job.Status.FAILURE, message=message)
+def _fail(job_pk: int, message: str) -> None:
+    job_finish(job_pk=job_pk, status=Job.Status.FAILURE, message=message)
+
+
+def _recover_connection() -> None:
+    """An exception raised in the middle of a query (the soft time limit's signal) can leave the database
+    connection unusable: replace it, so that the job can still be marked failed."""
+    if connection.in_atomic_block:
+        return
+    try:
+        usable = connection.connection is None or connection.is_usable()
+    except Exception:
+        usable = False
+    if not usable:
+        connection.close()
+
+
+def _label(job_pk: int) -> str:
+    job_type = Job.objects.filter(pk=job_pk).values_list("type", flat=True).first()
+    return LABELS.get(Job.Type(job_type), str(job_type).lower()) if job_type else "job"

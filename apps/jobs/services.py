@@ -77,7 +77,7 @@ def job_claim(*, job_pk: int) -> Job | None:
         .update(attempts=F("attempts") + 1, started_at=now_ms())
     )
     if claimed:
-        return Job.objects.filter(pk=job_pk).first()
+        return Job.objects.select_related("tenant").filter(pk=job_pk).first()
     job_finish(
         job_pk=job_pk,
         status=Job.Status.FAILURE,

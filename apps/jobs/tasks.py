@@ -8,12 +8,28 @@ from __future__ import annotations
 
 from typing import Any
 
-from celery import shared_task
+from celery import Task, shared_task
+from celery.exceptions import TimeLimitExceeded
+from django.conf import settings
 
 from apps.jobs import runners, services
 
 
-@shared_task(name="apps.jobs.tasks.job_run")
+class JobTask(Task):  # type: ignore[misc]
+    def on_failure(self, exc: Exception, task_id: str, args: Any, kwargs: Any, einfo: Any) -> None:
+        # A hard time limit kills the process running the job; the worker's main process reports it here,
+        # so the job fails now rather than when the sweep finds it.
+        if isinstance(exc, TimeLimitExceeded) and args:
+            runners.job_timed_out(job_pk=int(args[0]))
+
+
+# The limits are set on the task itself: the worker-wide defaults do not reach the prefork pool's timers.
+@shared_task(
+    name="apps.jobs.tasks.job_run",
+    base=JobTask,
+    soft_time_limit=settings.CELERY_TASK_SOFT_TIME_LIMIT,
+    time_limit=settings.CELERY_TASK_TIME_LIMIT,
+)
 def job_run(job_pk: int) -> None:
     runners.job_execute(job_pk=job_pk)
 
@@ -21,3 +37,10 @@ def job_run(job_pk: int) -> None:
 @shared_task(name="apps.jobs.tasks.jobs_sweep")
 def jobs_sweep() -> dict[str, Any]:
     return services.jobs_sweep()
+
+
+@shared_task(name="apps.jobs.tasks.ping")
+def ping() -> str:
+    """Does nothing: `celery -A config call apps.jobs.tasks.ping` checks that workers take tasks, and the
+    benchmarks compare job throughput with it."""
+    return "pong"

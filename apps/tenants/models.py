@@ -3,7 +3,8 @@ from __future__ import annotations
 from django.core.validators import RegexValidator
 from django.db import models
 
-TENANT_NAME_PATTERN = r"^[a-z][a-z0-9]{2,15}$"
+# \A and \Z, not ^ and $: "$" also matches before a final newline, which would let "acme\n" through.
+TENANT_NAME_PATTERN = r"\A[a-z][a-z0-9]{2,15}\Z"
 tenant_name_validator = RegexValidator(
     TENANT_NAME_PATTERN, "A tenant name is 3-16 lowercase letters and digits, starting with a letter."
 )

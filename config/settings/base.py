@@ -5,6 +5,8 @@ from __future__ import annotations
 import secrets
 from pathlib import Path
 
+from django.core.exceptions import ImproperlyConfigured
+
 from config.env import env_bool, env_database, env_float, env_int, env_list, env_redis_url, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -178,6 +180,9 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SOFT_TIME_LIMIT = env_int("JOB_SOFT_TIME_LIMIT_SECONDS", 300, minimum=1)
 CELERY_TASK_TIME_LIMIT = env_int("JOB_TIME_LIMIT_SECONDS", CELERY_TASK_SOFT_TIME_LIMIT + 60, minimum=2)
+if CELERY_TASK_TIME_LIMIT <= CELERY_TASK_SOFT_TIME_LIMIT:
+    # Celery arms the hard limit only when the soft one has passed: a soft limit above it would disable it.
+    raise ImproperlyConfigured("JOB_TIME_LIMIT_SECONDS must be greater than JOB_SOFT_TIME_LIMIT_SECONDS")
 JOB_MAX_ATTEMPTS = env_int("JOB_MAX_ATTEMPTS", 3, minimum=1)
 # A job still in progress this long after its last change is failed by the reaper; keep it above the hard limit.
 JOB_STUCK_AFTER_SECONDS = env_int("JOB_STUCK_AFTER_SECONDS", CELERY_TASK_TIME_LIMIT + 120, minimum=1)

@@ -1,6 +1,9 @@
 """Settings for the test suite: the same as base, with fast password hashing and their own broker and database
 files, so that a console running on the same checkout (`make run`) never meets the tests' messages or rows."""
 
+import os
+from pathlib import Path
+
 from config.settings.base import *  # noqa: F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
@@ -8,10 +11,12 @@ LOGGING["root"]["level"] = "WARNING"  # type: ignore[index]  # noqa: F405
 
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
     # A file, not memory: end-to-end tests run a worker process that must see the same database.
-    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-db.sqlite3")}  # noqa: F405
+    # One per test run, so that two runs at once (two checkouts, an editor's test runner) do not collide.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-db-{os.getpid()}.sqlite3")}  # noqa: F405
 
 if not REDIS_URL:  # noqa: F405
-    _TEST_BROKER = VAR_DIR / "test-broker"  # noqa: F405
+    # Named once per run and passed on to the worker processes the tests start, through the environment.
+    _TEST_BROKER = Path(os.environ.setdefault("TEST_BROKER_DIR", str(VAR_DIR / f"test-broker-{os.getpid()}")))  # noqa: F405
     for _sub in ("in", "processed", "control"):
         (_TEST_BROKER / _sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import base64
 import json
-import time
 from typing import Any
 
 import pytest
-from django.db import DatabaseError, connection, transaction
 from django.test import override_settings
 
 from apps.agents.bundle import bundle_encode
@@ -16,7 +14,7 @@ from apps.agents.models import Agent, McpServer, Reference, Tool
 from apps.agents.seeding import seed_catalogue
 from apps.jobs import services, tasks
 from apps.jobs.models import Job
-from tests.worker import WorkerProcess, thread_worker, wait_for
+from tests.worker import thread_worker, wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -195,55 +193,6 @@ def test_the_scheduled_sweep_reaps_a_job_stuck_in_progress(worker, tenant, manag
     reaped = job_of(manager, "acme", job.job_id)
     assert "no worker finished this job within 60 s" in reaped["message"]
     assert reaped["metadata"]["version"] == 2
-
-
-def test_a_worker_killed_in_the_middle_of_an_import_leaves_all_or_nothing(tenant, other_tenant, manager, outsider):
-    catalogue = seed_catalogue(tenant=tenant, agents=100, tools_per_agent=3, servers_per_agent=2)
-    with thread_worker():
-        exported = export(manager, "acme", catalogue.agents).body
-    globex = outsider
-    bundle = {"data": exported["data"], "checksum": exported["checksum"]}
-
-    worker = WorkerProcess()
-    try:
-        wait_for(worker.children, what="the worker's pool process")
-        response = import_(globex, "globex", bundle, HTTP_PREFER="respond-async")
-        job = Job.objects.get(job_id=response.body["jobId"])
-        # Kill the pool process while its import transaction is open, part of the bundle written.
-        wait_for(lambda: _import_running(job.pk), what="the import to be under way", timeout=60)
-        worker.kill_child()
-        final = wait_for(
-            lambda: Job.objects.filter(pk=job.pk).exclude(status="in_progress").first(),
-            what="the import to reach a final state",
-            timeout=90,
-        )
-    finally:
-        log = worker.stop()
-
-    agents = Agent.objects.filter(tenant=other_tenant).count()
-    tools = Tool.objects.filter(tenant=other_tenant).count()
-    if final.status == "success":
-        assert (agents, tools) == (100, 300), log
-        assert final.attempts >= 2, "the killed attempt must have been followed by another"
-    else:
-        assert (agents, tools) == (0, 0), log
-        assert final.message
-
-
-def _import_running(job_pk: int) -> bool:
-    job = Job.objects.get(pk=job_pk)
-    if job.attempts < 1:
-        return False
-    if connection.vendor != "postgresql":
-        time.sleep(0.3)  # SQLite cannot tell a locked row; its import of this bundle takes seconds
-        return True
-    # The import holds the job's row lock until it commits: a lock we cannot take means it is under way.
-    try:
-        with transaction.atomic():
-            Job.objects.select_for_update(nowait=True).filter(pk=job_pk).first()
-    except DatabaseError:
-        return True
-    return False
 
 
 def _broker_down(*args: Any, **kwargs: Any) -> None:

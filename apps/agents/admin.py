@@ -1,0 +1,72 @@
+"""Read-only admin pages: writes go through the API's services, which validate, keep `Reference` rows in step
+and encrypt token values. Token values are never shown, not even encrypted."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.http import HttpRequest
+
+from apps.agents.models import Agent, McpServer, Reference, Token, Tool
+
+RESOURCE_SEARCH = ("=public_id", "name")
+NEWEST_FIRST = ("-created_at",)
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    list_select_related = ("tenant",)
+    show_full_result_count = False
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Agent)
+class AgentAdmin(ReadOnlyAdmin):
+    list_display = ("public_id", "tenant", "name", "enabled", "agent_type", "version", "modified_at")
+    list_filter = ("tenant", "enabled", "agent_type")
+    search_fields = RESOURCE_SEARCH
+    ordering = NEWEST_FIRST
+
+
+@admin.register(Tool)
+class ToolAdmin(ReadOnlyAdmin):
+    list_display = ("public_id", "tenant", "name", "enabled", "type", "version", "modified_at")
+    list_filter = ("tenant", "enabled", "type")
+    search_fields = RESOURCE_SEARCH
+    ordering = NEWEST_FIRST
+
+
+@admin.register(McpServer)
+class McpServerAdmin(ReadOnlyAdmin):
+    list_display = ("public_id", "tenant", "name", "enabled", "type", "version", "modified_at")
+    list_filter = ("tenant", "enabled", "type")
+    search_fields = RESOURCE_SEARCH
+    ordering = NEWEST_FIRST
+
+
+@admin.register(Token)
+class TokenAdmin(ReadOnlyAdmin):
+    list_display = ("public_id", "tenant", "name", "version", "modified_at")
+    list_filter = ("tenant",)
+    search_fields = RESOURCE_SEARCH
+    ordering = NEWEST_FIRST
+    fields = ("tenant", "public_id", "name", "version", "created_at", "modified_at")
+
+    def get_queryset(self, request: HttpRequest) -> Any:
+        return super().get_queryset(request).defer("encrypted_value")
+
+
+@admin.register(Reference)
+class ReferenceAdmin(ReadOnlyAdmin):
+    list_display = ("tenant", "source_kind", "source_id", "target_kind", "target_id")
+    list_filter = ("tenant", "source_kind", "target_kind")
+    search_fields = ("=source_id", "=target_id")
+    ordering = ("tenant", "source_kind", "source_id")

@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from apps.agents.models import Agent
+from apps.agents.seeding import seed_catalogue
+from apps.tenants.selectors import tenant_get
+
+
+class Command(BaseCommand):
+    help = (
+        "Add synthetic agents to a tenant, each with its own tools and MCP servers and handing off to the next, "
+        "for demos and for benchmarks of export and import. Prints the ids as JSON."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("tenant")
+        parser.add_argument("--agents", type=int, default=3)
+        parser.add_argument("--tools-per-agent", type=int, default=3)
+        parser.add_argument("--mcp-servers-per-agent", type=int, default=2)
+        parser.add_argument("--prefix", default="demo", help="ids are <prefix>-agent-<n>, <prefix>-tool-<n>-<m> ...")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        tenant = tenant_get(name=options["tenant"])
+        if tenant is None:
+            raise CommandError(f"No tenant {options['tenant']!r}; create it with create_tenant first.")
+        counts = (options["agents"], options["tools_per_agent"], options["mcp_servers_per_agent"])
+        if min(counts) < 0 or options["agents"] < 1:
+            raise CommandError("--agents must be at least 1, the other counts at least 0.")
+        first = f"{options['prefix']}-agent-0"
+        if Agent.objects.filter(tenant=tenant, public_id=first).exists():
+            raise CommandError(f"Tenant {tenant.name} already has agents with prefix {options['prefix']!r}.")
+        catalogue = seed_catalogue(
+            tenant=tenant,
+            agents=counts[0],
+            tools_per_agent=counts[1],
+            servers_per_agent=counts[2],
+            prefix=options["prefix"],
+        )
+        summary = {"agents": catalogue.agents, "tools": catalogue.tools, "mcpServers": catalogue.mcp_servers}
+        self.stdout.write(json.dumps(summary))
