@@ -1,9 +1,20 @@
 import os
+from typing import Any
 
-from celery import Celery
+from celery import Celery, signals
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.base")
 
 app = Celery("ai_service_console")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@signals.task_prerun.connect
+def _check_database_connections(**kwargs: Any) -> None:
+    # What Django does at the start of each request: drop connections that failed or outlived CONN_MAX_AGE, and
+    # health-check the rest on first use. Celery's own handling (closing every connection around every task)
+    # is turned off by CELERY_DB_REUSE_MAX, because reconnecting cost more than a small job.
+    from django.db import close_old_connections
+
+    close_old_connections()

@@ -178,6 +178,9 @@ CELERY_TIMEZONE = "UTC"
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Celery closes the database connection around every task unless told to reuse it; opening a PostgreSQL
+# connection costs more than a whole small job. Reused connections are still checked (CONN_HEALTH_CHECKS).
+CELERY_DB_REUSE_MAX = env_int("WORKER_DB_REUSE_MAX", 1000, minimum=0)
 CELERY_TASK_SOFT_TIME_LIMIT = env_int("JOB_SOFT_TIME_LIMIT_SECONDS", 300, minimum=1)
 CELERY_TASK_TIME_LIMIT = env_int("JOB_TIME_LIMIT_SECONDS", CELERY_TASK_SOFT_TIME_LIMIT + 60, minimum=2)
 if CELERY_TASK_TIME_LIMIT <= CELERY_TASK_SOFT_TIME_LIMIT:
