@@ -42,6 +42,7 @@ format: install
 
 bench: install
 	$(BIN)/python bench/run.py
+	$(BIN)/python bench/transfer.py
 
 clean:
 	rm -rf var/db.sqlite3* var/broker var/static var/celerybeat-schedule* var/test-db-* var/test-broker-*

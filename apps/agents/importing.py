@@ -21,7 +21,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 from django.db import OperationalError, transaction
 
 from apps.agents.models import Agent, Kind, McpServer, Token, Tool
-from apps.agents.references import references_add, references_of
+from apps.agents.references import references_add, references_of, references_sync
 from apps.agents.representation import columns_from_body, display_name
 from apps.core.ids import new_object_id
 from apps.tenants.models import Tenant
@@ -29,6 +29,16 @@ from apps.tenants.models import Tenant
 logger = logging.getLogger(__name__)
 
 NOT_IMPORTABLE_TOOLS = frozenset({Tool.Type.SLACK, Tool.Type.TEAMS})
+MAX_ID_LENGTH = 255  # the public_id column
+
+
+class EntityRejected(Exception):
+    """An entity of the bundle that this tenant cannot hold; the message says why."""
+
+
+def _check_id(public_id: str) -> None:
+    if len(public_id) > MAX_ID_LENGTH:
+        raise EntityRejected(f"its id is longer than {MAX_ID_LENGTH} characters")
 
 
 @dataclass
@@ -53,6 +63,7 @@ class _Context:
     usable: dict[Kind, set[str]] = field(default_factory=dict)  # tools / MCP servers an agent may point to
     names: dict[str, str] = field(default_factory=dict)  # tool and MCP server id -> name, from the bundle
     existing: dict[Kind, set[str]] = field(default_factory=dict)  # bundle ids the tenant already has
+    not_importable: set[str] = field(default_factory=set)  # Slack and Teams tools of the bundle
 
 
 def bundle_apply(*, tenant: Tenant, document: dict[str, Any]) -> dict[str, Any]:
@@ -99,12 +110,14 @@ def _guarded(context: _Context, kind: Kind, entry: dict[str, Any], write: Callab
 
 def _import_component(context: _Context, kind: Kind, entry: dict[str, Any]) -> Outcome:
     public_id, name = entry["id"], display_name(entry.get("name"))
-    if kind == Kind.TOOL and entry.get("type") in NOT_IMPORTABLE_TOOLS:
-        return Outcome(public_id, name, "TO_CREATE", [_not_importable(public_id, name, entry["type"])])
     if public_id in context.existing[kind]:
         context.usable.setdefault(kind, set()).add(public_id)
         detail = _detail("ALREADY_EXISTS", public_id, name, "The tenant already has it; the existing one is used.")
         return Outcome(public_id, name, "EXISTS", [detail])
+    if kind == Kind.TOOL and entry.get("type") in NOT_IMPORTABLE_TOOLS:
+        context.not_importable.add(public_id)
+        return Outcome(public_id, name, "TO_CREATE", [_not_importable(public_id, name, entry["type"])])
+    _check_id(public_id)
     body = _body(entry)
     missing = _missing_tokens(context, kind, body)
     body["enabled"] = not missing
@@ -120,11 +133,36 @@ def _import_agents(context: _Context, entries: list[dict[str, Any]]) -> list[Out
         )
     )
     new_ids = {entry["id"]: (new_object_id() if entry["id"] in taken else entry["id"]) for entry in entries}
-    return [_guarded(context, Kind.AGENT, entry, partial(_import_agent, context, entry, new_ids)) for entry in entries]
+    outcomes = [
+        _guarded(context, Kind.AGENT, entry, partial(_import_agent, context, entry, new_ids)) for entry in entries
+    ]
+    failed = {
+        new_ids[entry["id"]]: entry["id"] for entry, o in zip(entries, outcomes, strict=True) if o.state == "FAILED"
+    }
+    for outcome in outcomes:
+        if failed and outcome.state != "FAILED":
+            _drop_failed_collaborators(context, outcome, failed)
+    return outcomes
+
+
+def _drop_failed_collaborators(context: _Context, outcome: Outcome, failed: dict[str, str]) -> None:
+    """An agent must not hand off to one whose import failed: that collaboration is removed, saying so."""
+    agent = Agent.objects.get(tenant=context.tenant, public_id=outcome.id)
+    collaborations = [c for c in agent.body.get("agentCollaborations") or [] if isinstance(c, dict)]
+    dropped = [c for c in collaborations if c.get("agentId") in failed]
+    if not dropped:
+        return
+    body = {**agent.body, "agentCollaborations": [c for c in collaborations if c not in dropped]}
+    Agent.objects.filter(pk=agent.pk).update(body=body)  # still part of its creation: version stays 1
+    references_sync(tenant=context.tenant, kind=Kind.AGENT, public_id=agent.public_id, body=body)
+    message = "That agent could not be imported, so this one no longer hands off to it."
+    for collaboration in dropped:
+        outcome.details.insert(-1, _detail("IMPORT_FAILED", failed[collaboration["agentId"]], "", message))
 
 
 def _import_agent(context: _Context, entry: dict[str, Any], new_ids: dict[str, str]) -> Outcome:
     original, public_id, name = entry["id"], new_ids[entry["id"]], display_name(entry.get("name"))
+    _check_id(public_id)
     body = _body(entry)
     body["enabled"] = False
     details = _unusable_attachments(context, body)
@@ -149,8 +187,9 @@ def _unusable_attachments(context: _Context, body: dict[str, Any]) -> list[dict[
     for ref in tools:
         if ref not in kept_tools:
             tool_id = str(ref.get("id"))
+            code = "NOT_IMPORTABLE" if tool_id in context.not_importable else "IMPORT_FAILED"
             message = "The tool was not imported, so the agent no longer uses it."
-            details.append(_detail("NOT_IMPORTABLE", tool_id, context.names.get(tool_id, ""), message))
+            details.append(_detail(code, tool_id, context.names.get(tool_id, ""), message))
     if "nativeTools" in body:
         body["nativeTools"] = kept_tools
     servers = [item for item in body.get("mcpServers") or [] if isinstance(item, dict)]
@@ -202,7 +241,8 @@ def _body(entry: dict[str, Any]) -> dict[str, Any]:
 
 def _failed(entry: dict[str, Any], exc: Exception) -> Outcome:
     public_id, name = str(entry.get("id")), display_name(entry.get("name"))
-    message = f"Could not be imported ({type(exc).__name__}); the rest of the import went on."
+    reason = str(exc) if isinstance(exc, EntityRejected) else type(exc).__name__
+    message = f"Could not be imported ({reason}); the rest of the import went on."
     return Outcome(public_id, name, "FAILED", [_detail("IMPORT_FAILED", public_id, name, message)])
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from django.conf import settings
-from django.db.models import Model, Q, QuerySet
+from django.db.models import Q, QuerySet
 
 from apps.core.errors import ApiError
 from apps.core.query import FieldSpec, QueryError, build_filter, parse_query
@@ -164,14 +164,20 @@ def ordering(
 # Past this offset a page is found in two steps: the keys of the page first, from the index alone, then the
 # rows. Skipping tens of thousands of index entries is cheap; skipping as many table rows is not.
 DEEP_OFFSET = 1000
-M = TypeVar("M", bound=Model)
+R = TypeVar("R")
 
 
-def page_of(queryset: QuerySet[M], params: ListParams) -> list[M]:
-    """One page of an ordered queryset of model instances."""
+def page_of(queryset: QuerySet[Any, R], params: ListParams, *, key: str = "pk") -> list[R]:
+    """One page of an ordered queryset of model instances or of `values()` rows. `key` names a column unique
+    within the queryset, and for rows one of their columns; where the ordering's index holds it too, a deep
+    page's first step reads that index alone."""
     start, stop = params.offset, params.offset + params.page_size
     if start < DEEP_OFFSET:
         return list(queryset[start:stop])
-    keys = list(queryset.values_list("pk", flat=True)[start:stop])
-    rows = queryset.order_by().in_bulk(keys)
-    return [rows[key] for key in keys if key in rows]
+    keys = list(queryset.values_list(key, flat=True)[start:stop])
+    found = {_key_of(row, key): row for row in queryset.order_by().filter(**{f"{key}__in": keys})}
+    return [found[k] for k in keys if k in found]
+
+
+def _key_of(row: object, key: str) -> Any:
+    return row[key] if isinstance(row, Mapping) else getattr(row, key)

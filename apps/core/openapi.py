@@ -27,13 +27,17 @@ def only_public_api(endpoints: list[tuple[str, str, str, Any]], **kwargs: Any) -
     return [e for e in endpoints if e[0].startswith("/ai-service/")]
 
 
+# Also taken by the operations that get one resource.
+FIELDS_PARAMETER = OpenApiParameter("fields", str, description="Comma-separated fields to return; `id` always is.")
+
+
 def list_parameters(noun: str) -> list[OpenApiParameter]:
     """The paging, sort, fields and total-count parameters every list and search operation takes."""
     return [
         OpenApiParameter("pageSize", str, description=f"{noun} per page: 1-1000, default 60."),
         OpenApiParameter("pageNumber", str, description="1-based page number, default 1."),
         OpenApiParameter("sort", str, description="`field[:asc|:desc]`, comma-separated; default newest first."),
-        OpenApiParameter("fields", str, description="Comma-separated fields to return; `id` always is."),
+        FIELDS_PARAMETER,
         OpenApiParameter(
             "X-Total-Count", bool, OpenApiParameter.HEADER, description="`true` to get the total in X-Total-Count."
         ),

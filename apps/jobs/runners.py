@@ -70,7 +70,14 @@ def job_timed_out(*, job_pk: int) -> None:
 
 def _export(job: Job) -> None:
     payload: dict[str, Any] = job.payload or {}
-    document = bundle_collect(tenant=job.tenant, agent_ids=list(payload.get("agentIds", [])))
+    agent_ids = [str(agent_id) for agent_id in payload.get("agentIds", [])]
+    document = bundle_collect(tenant=job.tenant, agent_ids=agent_ids)
+    if not document["agents"]:
+        # All of them were deleted between the request and the worker: a bundle without agents imports nothing.
+        _fail(
+            job.pk, f"None of the agents {', '.join(agent_ids)} exist any more (deleted meanwhile); nothing exported."
+        )
+        return
     data, checksum = bundle_encode(document)
     job_finish(job_pk=job.pk, status=Job.Status.SUCCESS, export_result={"data": data, "checksum": checksum})
 

@@ -1,22 +1,11 @@
 from django.urls import path, register_converter
 
+from apps.core.converters import OpaqueIdConverter
 from apps.jobs.api import transfer, views
 
-
-class JobIdConverter:
-    """Job ids are opaque and may hold a percent-encoded "/" (loaded histories keep their shape), but a
-    trailing slash is never part of one: `/jobs/search/` must stay a 404, not become the job "search/"."""
-
-    regex = r"[^/](?:.*[^/])?"
-
-    def to_python(self, value: str) -> str:
-        return value
-
-    def to_url(self, value: str) -> str:
-        return value
-
-
-register_converter(JobIdConverter, "job_id")
+# Under a name of its own: the agents' paths register the same converter as "opaque_id", and registering a name
+# twice is deprecated in Django (an error from 6.0).
+register_converter(OpaqueIdConverter, "job_id")
 
 urlpatterns = [
     # Before the agents' own paths, so that these two are not taken for agents named "export" and "import".

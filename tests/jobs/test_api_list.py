@@ -508,3 +508,14 @@ def test_search_refuses_a_body_that_is_not_json(manager, body, content_type):
 def test_search_ignores_a_q_in_the_query_string(manager, q_jobs):
     response = manager.post(f"{SEARCH}?q=status:success", {"q": "id:j2"}, content_type="application/json")
     assert ids(response) == ["j2"]
+
+
+def test_search_refuses_a_body_nested_too_deeply_with_a_400(manager):
+    # Python's JSON decoder gives up on such a body with a RecursionError, which must not become a 500; the test
+    # client checks the answer against the contract's ErrorMessage.
+    deep = "[" * 5000 + "]" * 5000
+    response = manager.generic("POST", SEARCH, deep, content_type="application/json")
+    assert response.status_code == 400
+    assert response.body["code"] == 400
+    assert response.body["status"] == "Bad Request"
+    assert "nested too deeply" in response.body["message"]

@@ -23,7 +23,7 @@ from apps.agents.models import Kind
 from apps.agents.representation import AnyResource, metadata, representation
 from apps.core.errors import ApiError
 from apps.core.listing import ListParams, filter_from_q, parse_fields, parse_list_params, project
-from apps.core.openapi import list_parameters
+from apps.core.openapi import FIELDS_PARAMETER, list_parameters
 from apps.core.parsers import JsonParser
 from apps.tenants.models import Tenant
 from apps.tenants.selectors import tenant_get
@@ -301,7 +301,7 @@ def _views(api: KindApi) -> Views:
         get=extend_schema(
             operation_id=retrieve_id,
             summary=f"Get {_article(api)}",
-            parameters=[list_parameters(api.plural)[3]],
+            parameters=[FIELDS_PARAMETER],
             responses={200: OpenApiResponse(one, description=f"The {api.noun}."), **_ERRORS, **not_found},
             **common,
         ),

@@ -12,8 +12,8 @@ from rest_framework.views import APIView
 
 from apps.accounts.models import Scope
 from apps.core.errors import ApiError
-from apps.core.listing import ListParams, parse_fields, parse_list_params, project
-from apps.core.query import QueryError, build_filter, parse_query
+from apps.core.listing import ListParams, filter_from_q, parse_fields, parse_list_params, project
+from apps.core.openapi import FIELDS_PARAMETER, list_parameters
 from apps.jobs import selectors, services
 from apps.jobs.api import schema
 from apps.jobs.fields import FIELD_TREE, SEARCHABLE, SORTABLE, WHOLE_OBJECTS
@@ -21,15 +21,7 @@ from apps.jobs.representation import job_representation
 
 READ, MANAGE = Scope.AGENT_READ.value, Scope.AGENT_MANAGE.value
 
-_LIST_PARAMETERS = [
-    OpenApiParameter("pageSize", str, description="Jobs per page: 1-1000, default 60."),
-    OpenApiParameter("pageNumber", str, description="1-based page number, default 1."),
-    OpenApiParameter("sort", str, description="`field[:asc|:desc]`, comma-separated; default newest first."),
-    OpenApiParameter("fields", str, description="Comma-separated fields to return; `id` always is."),
-    OpenApiParameter(
-        "X-Total-Count", bool, OpenApiParameter.HEADER, description="`true` to get the total in X-Total-Count."
-    ),
-]
+_LIST_PARAMETERS = list_parameters("Jobs")
 _Q_PARAMETER = OpenApiParameter("q", str, description="Query in the q grammar, e.g. `status:failure`.")
 _ERRORS: dict[int | str, Any] = {
     400: OpenApiResponse(schema.ERROR, description="The request is not valid."),
@@ -37,17 +29,6 @@ _ERRORS: dict[int | str, Any] = {
     403: OpenApiResponse(schema.ERROR, description="Another tenant's path, or a missing scope."),
 }
 _NOT_FOUND = {404: OpenApiResponse(schema.ERROR, description="No such job in this tenant.")}
-
-
-def _filters(q: Any) -> Q:
-    if q is None:
-        return Q()
-    if not isinstance(q, str):
-        raise ApiError("q must be a string.", field="q")
-    try:
-        return build_filter(parse_query(q), SEARCHABLE)
-    except QueryError as exc:
-        raise ApiError(exc.message, field="q") from None
 
 
 def _list_params(request: Request) -> ListParams:
@@ -77,7 +58,7 @@ class JobListView(APIView):
     )
     def get(self, request: Request, tenant: str) -> Response:
         params = _list_params(request)
-        return _list_response(tenant, _filters(request.query_params.get("q")), params)
+        return _list_response(tenant, filter_from_q(request.query_params.get("q"), SEARCHABLE), params)
 
 
 class JobSearchView(APIView):
@@ -99,7 +80,7 @@ class JobSearchView(APIView):
         body = request.data
         if not isinstance(body, dict):
             raise ApiError('The body must be a JSON object such as {"q": "status:failure"}.', field="body")
-        return _list_response(tenant, _filters(body.get("q")), params)
+        return _list_response(tenant, filter_from_q(body.get("q"), SEARCHABLE), params)
 
     @extend_schema(exclude=True)
     def get(self, request: Request, tenant: str) -> Response:
@@ -117,7 +98,7 @@ class JobDetailView(APIView):
         operation_id="GET-ai-job",
         summary="Get a job",
         tags=["Job"],
-        parameters=[_LIST_PARAMETERS[3]],
+        parameters=[FIELDS_PARAMETER],
         responses={200: OpenApiResponse(schema.JOB, description="The job."), **_ERRORS, **_NOT_FOUND},
     )
     def get(self, request: Request, tenant: str, job_id: str) -> Response:
