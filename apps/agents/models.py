@@ -12,7 +12,7 @@ from typing import Any
 from django.db import models
 
 from apps.core.ids import new_object_id
-from apps.core.timefmt import now_ms
+from apps.core.models import Versioned
 from apps.tenants.models import Tenant
 
 
@@ -23,15 +23,12 @@ class Kind(models.TextChoices):
     TOKEN = "token"  # noqa: S105 - a kind of resource, not a secret
 
 
-class Resource(models.Model):
+class Resource(Versioned):
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
     # The API's `id`: new ones are 24-hex object ids; ids given by clients (upsert by PUT) are kept as given.
     public_id = models.CharField(max_length=255, default=new_object_id)
     name = models.CharField(max_length=500)
     body = models.JSONField(default=dict, blank=True)
-    created_at = models.DateTimeField(default=now_ms)
-    modified_at = models.DateTimeField(default=now_ms)
-    version = models.PositiveIntegerField(default=1)
 
     kind: Kind
 
@@ -40,15 +37,6 @@ class Resource(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.public_id})"
-
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        # metadata.version counts changes: every save of an existing row is one more.
-        if not self._state.adding:
-            self.version += 1
-            self.modified_at = now_ms()
-            if kwargs.get("update_fields") is not None:
-                kwargs["update_fields"] = {*kwargs["update_fields"], "version", "modified_at"}
-        super().save(*args, **kwargs)
 
 
 def _resource_meta(prefix: str) -> dict[str, Any]:

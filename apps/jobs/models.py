@@ -1,15 +1,13 @@
 from __future__ import annotations
 
-from typing import Any
-
 from django.db import models
 
 from apps.core.ids import new_object_id
-from apps.core.timefmt import now_ms
+from apps.core.models import Versioned
 from apps.tenants.models import Tenant
 
 
-class Job(models.Model):
+class Job(Versioned):
     """A piece of background work of one tenant: an export, an import or an agent run.
 
     `job_id` is the public id (the API's `id`): new ones are 24-hex object ids, loaded ones keep whatever shape
@@ -43,9 +41,6 @@ class Job(models.Model):
     commerce_event = models.TextField(null=True, blank=True)
     export_result = models.JSONField(null=True, blank=True)
     import_result = models.JSONField(null=True, blank=True)
-    created_at = models.DateTimeField(default=now_ms)
-    modified_at = models.DateTimeField(default=now_ms)
-    version = models.PositiveIntegerField(default=1)
     # Internal bookkeeping of the worker side, never part of the API representation.
     payload = models.JSONField(null=True, blank=True)  # what the worker needs: agent ids, or the bundle
     attempts = models.PositiveSmallIntegerField(default=0, db_default=0)  # how many times a worker has started it
@@ -78,12 +73,3 @@ class Job(models.Model):
 
     def __str__(self) -> str:
         return f"{self.type} {self.job_id} ({self.status})"
-
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        # metadata.version counts changes: every save of an existing row is one more.
-        if not self._state.adding:
-            self.version += 1
-            self.modified_at = now_ms()
-            if kwargs.get("update_fields") is not None:
-                kwargs["update_fields"] = {*kwargs["update_fields"], "version", "modified_at"}
-        super().save(*args, **kwargs)

@@ -186,6 +186,10 @@ CELERY_TASK_TIME_LIMIT = env_int("JOB_TIME_LIMIT_SECONDS", CELERY_TASK_SOFT_TIME
 if CELERY_TASK_TIME_LIMIT <= CELERY_TASK_SOFT_TIME_LIMIT:
     # Celery arms the hard limit only when the soft one has passed: a soft limit above it would disable it.
     raise ImproperlyConfigured("JOB_TIME_LIMIT_SECONDS must be greater than JOB_SOFT_TIME_LIMIT_SECONDS")
+if REDIS_URL:
+    # Redis hands an unacknowledged task to another worker after the visibility timeout; with late
+    # acknowledgement a job still running then would run twice at once. Keep it well above the hard limit.
+    CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] = max(3600, 2 * CELERY_TASK_TIME_LIMIT)
 JOB_MAX_ATTEMPTS = env_int("JOB_MAX_ATTEMPTS", 3, minimum=1)
 # A job still in progress this long after its last change is failed by the reaper; keep it above the hard limit.
 JOB_STUCK_AFTER_SECONDS = env_int("JOB_STUCK_AFTER_SECONDS", CELERY_TASK_TIME_LIMIT + 120, minimum=1)
