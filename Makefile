@@ -24,6 +24,7 @@ migrate: install
 # REDIS_URL say otherwise.
 run: migrate
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
+	$(BIN)/python manage.py ensure_admin
 	@echo "AI Service Console: http://127.0.0.1:8000 (API docs at /api/docs). Ctrl-C stops web, worker and beat."
 	@echo "Database: $${DATABASE_URL:-SQLite in var/}; broker: $${REDIS_URL:-file system in var/broker}"
 	$(BIN)/honcho --procfile Procfile start

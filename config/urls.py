@@ -18,6 +18,8 @@ urlpatterns = [
     path("api/docs", SpectacularSwaggerView.as_view(url_name="openapi-schema", **PUBLIC), name="openapi-docs"),
     path("api/redoc", SpectacularRedocView.as_view(url_name="openapi-schema", **PUBLIC), name="openapi-redoc"),
     path("admin/", admin.site.urls),
+    path("oidc/", include("mozilla_django_oidc.urls")),
+    path("console/", include("apps.console.urls")),
     path("", include("apps.jobs.urls")),
     path("", include("apps.agents.urls")),
 ]

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from apps.accounts.models import ApiClient
+from apps.accounts.models import ApiClient, OidcIdentity
 
 # django-oauth-toolkit registers its own admin for the application model; ours knows about tenants.
 if admin.site.is_registered(ApiClient):
@@ -14,3 +14,10 @@ class ApiClientAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     search_fields = ("name", "client_id")
     fields = ("tenant", "name", "client_id", "scopes", "revoked_at")
     readonly_fields = ("client_id",)
+
+
+@admin.register(OidcIdentity)
+class OidcIdentityAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    list_display = ("user", "subject", "issuer")
+    search_fields = ("user__username", "subject")
+    readonly_fields = ("user", "issuer", "subject", "last_login_claims")

@@ -1,4 +1,8 @@
-"""Bearer-token authentication for the API, answering 401 in the gateway's fault shape."""
+"""Bearer-token authentication for the API, answering 401 in the gateway's fault shape.
+
+Two kinds of bearer token: opaque ones from our own token endpoint, looked up in the database, and, when an
+external issuer is configured (`API_JWT_ISSUER`), JWT access tokens of that issuer, verified against its keys.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ from oauth2_provider.models import get_access_token_model
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request
 
+from apps.accounts.external_tokens import external_tokens_enabled, looks_like_jwt, principal_from_jwt
 from apps.accounts.models import TENANT_SCOPE_PREFIX
 from apps.accounts.principal import ApiPrincipal
 from apps.core.errors import ExpiredToken, InvalidToken
@@ -50,6 +55,9 @@ class BearerTokenAuthentication(BaseAuthentication):
             return None
         if not raw:
             raise InvalidToken()
+        if external_tokens_enabled() and looks_like_jwt(raw):
+            return None, principal_from_jwt(raw)
+        # Our own tokens never look like a JWT; with no external issuer configured, a JWT is just an unknown token.
         return None, principal_from_access_token(raw)
 
     def authenticate_header(self, request: Request) -> str:

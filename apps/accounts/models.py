@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.db import models
 from oauth2_provider.models import AbstractApplication
 
@@ -42,3 +43,19 @@ class ApiClient(AbstractApplication):  # type: ignore[misc]  # the toolkit is un
     def is_usable(self, request: Any) -> bool:
         # A revoked client can no longer obtain tokens.
         return self.revoked_at is None
+
+
+class OidcIdentity(models.Model):
+    """Who a console user is at the company's OpenID provider: users are matched on (issuer, sub), never on an
+    e-mail address, which a provider may let people change or reuse."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="oidc_identity")
+    issuer = models.CharField(max_length=255)
+    subject = models.CharField(max_length=255)
+    last_login_claims = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["issuer", "subject"], name="accounts_oidc_identity_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.subject} at {self.issuer}"

@@ -47,6 +47,12 @@ class Job(Versioned):
     dispatched_at = models.DateTimeField(null=True, blank=True)  # when the broker took its task; null: not yet
     started_at = models.DateTimeField(null=True, blank=True)  # when a worker last started it
     finished_at = models.DateTimeField(null=True, blank=True)
+    # The failed job this one retries (set by the console's retry); kept as null when that job is deleted.
+    # Not editable: the system sets it, and an admin form would offer every job of every tenant to pick from.
+    # Indexed only where set (below), so the index stays as small as the number of retries.
+    retry_of = models.ForeignKey(
+        "self", null=True, blank=True, editable=False, db_index=False, on_delete=models.SET_NULL, related_name="retries"
+    )
 
     FINAL = frozenset({Status.SUCCESS, Status.FAILURE})
 
@@ -69,6 +75,8 @@ class Job(Versioned):
                 name="jobs_undispatched",
                 condition=models.Q(status="in_progress", dispatched_at__isnull=True, payload__isnull=False),
             ),
+            # Finds a job's retries, and the rows to unlink when jobs are deleted.
+            models.Index(fields=["retry_of"], name="jobs_retry_of", condition=models.Q(retry_of__isnull=False)),
         ]
 
     def __str__(self) -> str:

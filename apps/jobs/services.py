@@ -46,11 +46,40 @@ def job_load_history(*, tenant: Tenant, jobs: list[Job]) -> int:
 # it finished (or deleted) and does nothing.
 
 
-def job_create(*, tenant: Tenant, type: Job.Type, payload: dict[str, Any]) -> Job:
+def job_create(*, tenant: Tenant, type: Job.Type, payload: dict[str, Any], retry_of: Job | None = None) -> Job:
     """A new in-progress job, handed to a worker once the surrounding transaction commits."""
-    job = Job.objects.create(tenant=tenant, type=type, payload=payload)
+    job = Job.objects.create(tenant=tenant, type=type, payload=payload, retry_of=retry_of)
     transaction.on_commit(partial(job_dispatch, job_pk=job.pk))
     return job
+
+
+class RetryRefused(Exception):
+    """The job cannot be retried; the message says why, in words for the person who asked."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+RETRYABLE = frozenset({Job.Type.EXPORT, Job.Type.IMPORT})
+
+
+def job_retry(*, job: Job) -> Job:
+    """A new job doing again what a failed export or import tried, linked to it through `retry_of`."""
+    with transaction.atomic():
+        # Locked, so that two clicks on "Retry" at once start one retry, not two.
+        current = Job.objects.select_for_update().filter(pk=job.pk).select_related("tenant").first()
+        if current is None:
+            raise RetryRefused("The job no longer exists.")
+        if current.type not in RETRYABLE:
+            raise RetryRefused(f"Only exports and imports can be retried, not {current.type} jobs.")
+        if current.status != Job.Status.FAILURE:
+            raise RetryRefused(f"Only a failed job can be retried; this one is {current.status}.")
+        if current.payload is None:
+            raise RetryRefused("This job no longer holds what it was asked to do, so it cannot be run again.")
+        if current.retries.filter(status=Job.Status.IN_PROGRESS).exists():
+            raise RetryRefused("A retry of this job is already in progress.")
+        return job_create(tenant=current.tenant, type=Job.Type(current.type), payload=current.payload, retry_of=current)
 
 
 def job_dispatch(*, job_pk: int) -> bool:
@@ -101,8 +130,9 @@ def job_finish(
     now = now_ms()
     changes: dict[str, Any] = {"status": status, "finished_at": now, "modified_at": now, "version": F("version") + 1}
     changes.update(message=message, export_result=export_result, import_result=import_result)
-    # The bundle of an import is only needed while it runs; the result keeps what is worth keeping.
-    changes["payload"] = None if status == Job.Status.FAILURE or import_result is not None else F("payload")
+    # The bundle of a successful import is no longer needed: the result keeps what is worth keeping. A failed
+    # job keeps its payload, so that it can be retried (job_retry).
+    changes["payload"] = None if import_result is not None else F("payload")
     return _unfinished(job_pk).update(**changes) == 1
 
 

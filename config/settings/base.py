@@ -41,11 +41,13 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "oauth2_provider",
+    "mozilla_django_oidc",
     "apps.core",
     "apps.tenants",
     "apps.accounts",
     "apps.agents",
     "apps.jobs",
+    "apps.console",
 ]
 
 MIDDLEWARE = [
@@ -74,6 +76,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "apps.accounts.context.sign_in_options",
             ],
         },
     },
@@ -139,6 +142,51 @@ SPECTACULAR_SETTINGS = {
     ],
     "SECURITY": [{"OAuth2": ["ai.agent_read"]}],
 }
+
+# --- Console sign-in -----------------------------------------------------------------------------------------
+# With OIDC_ISSUER set, administrators sign in at the company's OpenID provider (apps/accounts/oidc.py); its
+# endpoints come from its discovery document. Local password sign-in stays for the embedded default and can be
+# switched off once the provider is set up.
+OIDC_OP_ISSUER = env_str("OIDC_ISSUER", "").rstrip("/") or None
+OIDC_ENABLED = OIDC_OP_ISSUER is not None
+OIDC_RP_CLIENT_ID = env_str("OIDC_CLIENT_ID", "")
+OIDC_RP_CLIENT_SECRET = env_str("OIDC_CLIENT_SECRET", "")
+if OIDC_ENABLED and not (OIDC_RP_CLIENT_ID and OIDC_RP_CLIENT_SECRET):
+    raise ImproperlyConfigured("OIDC_ISSUER is set: set OIDC_CLIENT_ID and OIDC_CLIENT_SECRET too")
+OIDC_RP_SIGN_ALGO = env_str("OIDC_SIGN_ALGORITHM", "RS256")
+if not OIDC_RP_SIGN_ALGO.startswith(("RS", "ES", "PS")):
+    raise ImproperlyConfigured("OIDC_SIGN_ALGORITHM must be an asymmetric algorithm such as RS256")
+OIDC_RP_SCOPES = env_str("OIDC_SCOPES", "openid email profile")
+OIDC_USE_PKCE = True
+OIDC_PKCE_CODE_CHALLENGE_METHOD = "S256"
+OIDC_USE_NONCE = True
+OIDC_STORE_ID_TOKEN = True  # the end-session request names it (id_token_hint)
+OIDC_TIMEOUT = 10
+OIDC_OP_LOGOUT_URL_METHOD = "apps.accounts.oidc.provider_logout_url"
+OIDC_AUTHENTICATE_CLASS = "apps.accounts.oidc.ConsoleOidcStart"
+OIDC_CALLBACK_CLASS = "apps.accounts.oidc.ConsoleOidcCallback"
+# Endpoints, when the provider has no discovery document (or it must be overridden).
+OIDC_OP_AUTHORIZATION_ENDPOINT = env_str("OIDC_AUTHORIZATION_ENDPOINT", "") or None
+OIDC_OP_TOKEN_ENDPOINT = env_str("OIDC_TOKEN_ENDPOINT", "") or None
+OIDC_OP_USER_ENDPOINT = env_str("OIDC_USERINFO_ENDPOINT", "") or None
+OIDC_OP_JWKS_ENDPOINT = env_str("OIDC_JWKS_ENDPOINT", "") or None
+OIDC_OP_END_SESSION_ENDPOINT = env_str("OIDC_END_SESSION_ENDPOINT", "") or None
+# The claim that carries console roles: ["platform_admin", "acme:manager", "globex:viewer"] or {"acme": "viewer"}.
+OIDC_ROLES_CLAIM = env_str("OIDC_ROLES_CLAIM", "ai_console_roles")
+OIDC_PLATFORM_ADMIN_ROLE = env_str("OIDC_PLATFORM_ADMIN_ROLE", "platform_admin")
+CONSOLE_LOCAL_LOGIN = env_bool("CONSOLE_LOCAL_LOGIN", True)
+if not (OIDC_ENABLED or CONSOLE_LOCAL_LOGIN):
+    raise ImproperlyConfigured("CONSOLE_LOCAL_LOGIN=false needs OIDC_ISSUER: nobody could sign in")
+AUTHENTICATION_BACKENDS = [
+    *(["apps.accounts.oidc.ConsoleOidcBackend"] if OIDC_ENABLED else []),
+    *(["django.contrib.auth.backends.ModelBackend"] if CONSOLE_LOCAL_LOGIN else []),
+]
+LOGIN_URL = "/admin/login/"
+LOGIN_REDIRECT_URL = "/console/"
+LOGOUT_REDIRECT_URL = "/"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_AGE = env_int("CONSOLE_SESSION_SECONDS", 8 * 3600, minimum=300)
 
 # --- OAuth2 client credentials (django-oauth-toolkit) ---------------------------------------------------------
 OAUTH2_PROVIDER_APPLICATION_MODEL = "accounts.ApiClient"
@@ -220,3 +268,28 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO").upper()},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
+
+# --- API tokens from an external OpenID provider -----------------------------------------------------------------
+# Besides its own opaque tokens (POST /oauth/token), the API accepts JWT access tokens from one external issuer,
+# verified locally against the issuer's published keys (apps/accounts/external_tokens.py). Unset issuer: off.
+API_JWT_ISSUER = env_str("API_JWT_ISSUER", "").strip()  # compared exactly with the `iss` claim, trailing slash too
+API_JWT_AUDIENCE = env_str("API_JWT_AUDIENCE", "").strip()
+# Unset: the `jwks_uri` of the issuer's discovery document ({issuer}/.well-known/openid-configuration).
+API_JWT_JWKS_URL = env_str("API_JWT_JWKS_URL", "").strip()
+API_JWT_ALGORITHMS = env_list("API_JWT_ALGORITHMS", ["RS256"])
+API_JWT_TENANT_CLAIM = env_str("API_JWT_TENANT_CLAIM", "").strip() or "tenant"
+API_JWT_LEEWAY_SECONDS = env_int("API_JWT_LEEWAY_SECONDS", 30, minimum=0)
+API_JWT_JWKS_CACHE_SECONDS = env_int("API_JWT_JWKS_CACHE_SECONDS", 300, minimum=1)
+# Only signatures made with the provider's private key: never `none`, and never HS*, which would verify with the
+# published (public) key as the HMAC secret.
+_API_JWT_PUBLIC_KEY_ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512")
+if not API_JWT_ALGORITHMS or not set(API_JWT_ALGORITHMS) <= set(_API_JWT_PUBLIC_KEY_ALGORITHMS):
+    raise ImproperlyConfigured(
+        f"API_JWT_ALGORITHMS={','.join(API_JWT_ALGORITHMS)!r}: use one or more of "
+        + ", ".join(_API_JWT_PUBLIC_KEY_ALGORITHMS)
+    )
+for _name, _url in (("API_JWT_ISSUER", API_JWT_ISSUER), ("API_JWT_JWKS_URL", API_JWT_JWKS_URL)):
+    if _url and not _url.startswith(("https://", "http://")):
+        raise ImproperlyConfigured(f"{_name}={_url!r} must be an https:// (or http://) URL")
+if API_JWT_ISSUER and not API_JWT_AUDIENCE:
+    raise ImproperlyConfigured("API_JWT_ISSUER is set: set API_JWT_AUDIENCE too (the `aud` the API's tokens carry)")

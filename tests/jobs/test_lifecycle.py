@@ -92,15 +92,24 @@ def test_finishing_a_deleted_job_returns_false_and_creates_nothing(export_job):
     assert not Job.objects.filter(pk=pk).exists()
 
 
-def test_a_failure_drops_the_payload_and_a_successful_export_keeps_its_agent_ids(tenant):
+def test_a_failed_export_and_a_successful_one_keep_their_agent_ids(tenant):
     failed = Job.objects.create(tenant=tenant, type=Job.Type.EXPORT, payload={"agentIds": ["a1"]})
     exported = Job.objects.create(tenant=tenant, type=Job.Type.EXPORT, payload={"agentIds": ["a1"]})
 
     job_finish(job_pk=failed.pk, status=Job.Status.FAILURE, message="no")
     job_finish(job_pk=exported.pk, status=Job.Status.SUCCESS, export_result=EXPORT_RESULT)
 
-    assert row(failed)["payload"] is None
+    assert row(failed)["payload"] == {"agentIds": ["a1"]}  # kept, so that it can be retried
     assert row(exported)["payload"] == {"agentIds": ["a1"]}
+
+
+def test_a_failed_import_keeps_its_bundle_so_that_it_can_be_retried(tenant):
+    bundle = {"data": "x" * 1000, "checksum": "c"}
+    job = Job.objects.create(tenant=tenant, type=Job.Type.IMPORT, payload=bundle)
+
+    job_finish(job_pk=job.pk, status=Job.Status.FAILURE, message="no")
+
+    assert row(job)["payload"] == bundle
 
 
 def test_a_finished_import_no_longer_keeps_its_bundle(tenant):
@@ -301,7 +310,7 @@ def test_an_import_whose_bundle_no_longer_checks_out_fails_saying_why(other_tena
     failed = row(job)
     assert failed["status"] == "failure"
     assert failed["message"].startswith("The import could not be read: checksum does not match data")
-    assert failed["payload"] is None
+    assert failed["payload"] == job.payload  # kept for a retry
     assert not Agent.objects.filter(tenant=other_tenant).exists()
 
 
@@ -363,7 +372,7 @@ def test_the_sweep_fails_undispatched_jobs_past_the_dispatch_deadline_saying_why
     failed = row(export_job)
     assert failed["status"] == "failure"
     assert failed["message"].startswith("No worker could be reached for 60 s: the message broker (REDIS_URL) was down")
-    assert failed["payload"] is None and failed["version"] == 2
+    assert failed["payload"] == {"agentIds": ["a1"]} and failed["version"] == 2
     # Only the job within the deadline was sent.
     broker.assert_called_once_with(args=[within.pk], retry=False)
 

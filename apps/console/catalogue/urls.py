@@ -1,0 +1,41 @@
+"""Console pages about agents, tools, MCP servers, tokens, export/import and API clients.
+
+Ids are opaque and may hold a "/", but never end with one. As for the job pages, the pages of one resource are
+told apart by how their path ends: its detail with "/", the others with a fixed word and no slash
+(`agents/a/b/` is the agent "a/b", `agents/a/b/edit` edits it). The list's own pages (`agents/new`,
+`agents/export`) have no "/" after the kind and no trailing slash, so they clash with no id either.
+"""
+
+from __future__ import annotations
+
+from django.urls import URLPattern, path, register_converter
+
+from apps.agents.models import Kind
+from apps.console.catalogue import client_views, import_views, views
+from apps.core.converters import OpaqueIdConverter
+
+# A name of its own: registering one converter name twice is deprecated in Django.
+register_converter(OpaqueIdConverter, "catalogue_id")
+
+
+def _kind_paths(kind: Kind) -> list[URLPattern]:
+    segment, extra = views.PAGES[kind].segment, {"kind": kind}
+    return [
+        path(f"{segment}/", views.resource_list, extra, name=segment),
+        path(f"{segment}/new", views.resource_create, extra, name=f"{segment}-new"),
+        path(f"{segment}/<catalogue_id:public_id>/", views.resource_detail, extra, name=f"{segment}-detail"),
+        path(f"{segment}/<catalogue_id:public_id>/edit", views.resource_edit, extra, name=f"{segment}-edit"),
+        path(f"{segment}/<catalogue_id:public_id>/delete", views.resource_delete, extra, name=f"{segment}-delete"),
+    ]
+
+
+urlpatterns: list[URLPattern] = [
+    path("agents/export", views.agents_export, name="agents-export"),
+    *(pattern for kind in views.PAGES for pattern in _kind_paths(kind)),
+    path("import/", import_views.import_start, name="import"),
+    path("import/preview", import_views.import_preview, name="import-preview"),
+    path("import/confirm", import_views.import_confirm, name="import-confirm"),
+    path("clients/", client_views.client_list, name="clients"),
+    path("clients/new", client_views.client_create, name="client-new"),
+    path("clients/<str:client_id>/revoke", client_views.client_revoke, name="client-revoke"),
+]

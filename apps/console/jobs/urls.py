@@ -1,0 +1,30 @@
+"""Console pages about jobs: dashboard, list, detail, actions, audit trail.
+
+Job ids are opaque and may hold a "/", but never end with one. A job's pages are therefore told apart by how
+their path ends: the detail with "/", the others with a fixed word and no slash. Ids never clash with the
+list's own paths either: "jobs/status.json" and "jobs/delete" have no "/" after "jobs/" and no trailing slash.
+"""
+
+from __future__ import annotations
+
+from django.urls import URLPattern, path, register_converter
+
+from apps.console.jobs import actions, views
+from apps.core.converters import OpaqueIdConverter
+
+# A name of its own: apps/jobs/urls.py registers the same converter as "job_id" and is loaded after this module,
+# and registering one name twice is deprecated in Django.
+register_converter(OpaqueIdConverter, "console_job_id")
+
+urlpatterns: list[URLPattern] = [
+    path("", views.dashboard, name="dashboard"),
+    path("counts.json", views.dashboard_counts, name="dashboard-counts"),
+    path("jobs/", views.job_list, name="jobs"),
+    path("jobs/status.json", views.job_statuses, name="job-statuses"),
+    path("jobs/delete", actions.jobs_bulk_delete, name="jobs-bulk-delete"),
+    path("jobs/<console_job_id:job_id>/", views.job_detail, name="job-detail"),
+    path("jobs/<console_job_id:job_id>/export.json", views.job_export, name="job-export"),
+    path("jobs/<console_job_id:job_id>/delete", actions.job_delete, name="job-delete"),
+    path("jobs/<console_job_id:job_id>/retry", actions.job_retry, name="job-retry"),
+    path("audit/", views.audit, name="audit"),
+]

@@ -1,0 +1,268 @@
+"""The console's job pages: dashboard, list, detail, export download, live status, audit trail.
+
+Every view finds its tenant through `tenant_access`: another tenant's anything is a 404. The actions (POST) are
+in apps/console/jobs/actions.py.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+from urllib.parse import urlencode
+
+from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.views.decorators.http import require_GET
+
+from apps.console.access import tenant_access
+from apps.console.jobs import selectors
+from apps.console.jobs.forms import JobFilterForm
+from apps.console.jobs.selectors import Cursor
+from apps.core.timefmt import format_instant
+from apps.jobs.models import Job
+
+SECTIONS = (("agents", "Agents"), ("tools", "Tools"), ("mcpServers", "MCP servers"))
+# Shorter than the dashboard's polling interval (5 s), so that a dashboard alone always gets a fresh count.
+COUNTS_SHARED_SECONDS = 4
+# The live status endpoint answers for at most this many ids at once (a page of the list holds fewer).
+STATUS_IDS_MAX = 200
+
+
+@login_required
+@require_GET
+def dashboard(request: HttpRequest, tenant: str) -> HttpResponse:
+    access = tenant_access(request.user, tenant)
+    counts = selectors.job_counts(tenant=access.tenant)
+    context = {
+        "access": access,
+        "section": "dashboard",
+        "statuses": Job.Status.values,
+        "counts": _count_table(counts),
+        "failures": selectors.job_recent(tenant=access.tenant, status=Job.Status.FAILURE),
+        "recent": selectors.job_recent(tenant=access.tenant),
+    }
+    return render(request, "console/jobs/dashboard.html", context)
+
+
+@login_required
+@require_GET
+def dashboard_counts(request: HttpRequest, tenant: str) -> JsonResponse:
+    """The dashboard's counts, polled every few seconds by each open dashboard. Counting a tenant of a million
+    jobs takes about 0.1 s, so dashboards open on the same tenant share one count for a few seconds."""
+    access = tenant_access(request.user, tenant)
+    key = f"console:job-counts:{access.tenant.pk}"
+    counts: dict[str, dict[str, int]] | None = cache.get(key)
+    if counts is None:
+        counts = selectors.job_counts(tenant=access.tenant)
+        cache.set(key, counts, COUNTS_SHARED_SECONDS)
+    return JsonResponse({"counts": counts, **_totals(counts)})
+
+
+def _totals(counts: dict[str, dict[str, int]]) -> dict[str, Any]:
+    by_status = {status: sum(row.get(status, 0) for row in counts.values()) for status in Job.Status.values}
+    by_type = {job_type: sum(row.values()) for job_type, row in counts.items()}
+    return {"byStatus": by_status, "byType": by_type, "total": sum(by_type.values())}
+
+
+def _count_table(counts: dict[str, dict[str, int]]) -> dict[str, Any]:
+    totals = _totals(counts)
+    rows = [
+        {
+            "type": job_type,
+            "cells": [(status, row.get(status, 0)) for status in Job.Status.values],
+            "total": totals["byType"][job_type],
+        }
+        for job_type, row in counts.items()
+    ]
+    return {"rows": rows, "by_status": list(totals["byStatus"].items()), "total": totals["total"]}
+
+
+@login_required
+@require_GET
+def job_list(request: HttpRequest, tenant: str) -> HttpResponse:
+    access = tenant_access(request.user, tenant)
+    form = JobFilterForm(request.GET)
+    context: dict[str, Any] = {"access": access, "section": "jobs", "form": form, "rows": [], "criteria": {}}
+    if form.is_valid():
+        page = selectors.job_page(
+            tenant=access.tenant,
+            filters=form.filters(),
+            newest_first=form.newest_first,
+            after=Cursor.decode(request.GET.get("after")),
+            before=Cursor.decode(request.GET.get("before")),
+        )
+        criteria = form.criteria()
+        if not form.newest_first:
+            criteria["sort"] = "oldest"
+        base = reverse("console:jobs", args=[tenant])
+        previous = _page_link(base, criteria, "before", page.previous)
+        following = _page_link(base, criteria, "after", page.next)
+        # rel="next" follows the list's order: towards older jobs when the newest come first.
+        newer = {"url": previous, "rel": "prev"} if form.newest_first else {"url": following, "rel": "next"}
+        older = {"url": following, "rel": "next"} if form.newest_first else {"url": previous, "rel": "prev"}
+        context.update(rows=page.rows, criteria=form.criteria(), newer=newer, older=older)
+    return render(request, "console/jobs/list.html", context)
+
+
+def _page_link(base: str, criteria: dict[str, str], name: str, cursor: Cursor | None) -> str | None:
+    return None if cursor is None else f"{base}?{urlencode({**criteria, name: cursor.encode()})}"
+
+
+@login_required
+@require_GET
+def job_statuses(request: HttpRequest, tenant: str) -> JsonResponse:
+    """The status and message of the jobs named by `id` parameters, for pages that show jobs in progress."""
+    access = tenant_access(request.user, tenant)
+    job_ids = request.GET.getlist("id")[:STATUS_IDS_MAX]
+    jobs = {
+        row["job_id"]: {
+            "status": row["status"],
+            "message": row["message"],
+            "modifiedAt": format_instant(row["modified_at"]),
+            "finishedAt": format_instant(row["finished_at"]) if row["finished_at"] else None,
+        }
+        for row in selectors.job_statuses(tenant=access.tenant, job_ids=job_ids)
+    }
+    return JsonResponse({"jobs": jobs})
+
+
+@login_required
+@require_GET
+def job_detail(request: HttpRequest, tenant: str, job_id: str) -> HttpResponse:
+    access = tenant_access(request.user, tenant)
+    job = selectors.job_get(tenant=access.tenant, job_id=job_id)
+    if job is None:
+        raise Http404("No such job.")
+    context = {
+        "access": access,
+        "section": "jobs",
+        "job": job,
+        "timeline": _timeline(job),
+        "payload": _payload_summary(job),
+        "import_sections": _import_sections(job.import_result),
+        "import_message": (job.import_result or {}).get("message") if isinstance(job.import_result, dict) else None,
+        "exported": _export_body(job) is not None,
+        "retries": selectors.job_retries(job=job),
+        "retryable": access.can_act
+        and job.type in (Job.Type.EXPORT, Job.Type.IMPORT)
+        and job.status == Job.Status.FAILURE
+        and job.payload is not None,
+    }
+    return render(request, "console/jobs/detail.html", context)
+
+
+def _timeline(job: Job) -> list[dict[str, Any]]:
+    """What happened to the job, in order; steps still to come are listed last, without a time."""
+    steps: list[dict[str, Any]] = [{"at": job.created_at, "label": "Created"}]
+    if job.dispatched_at:
+        steps.append({"at": job.dispatched_at, "label": "Handed to the workers' queue"})
+    if job.started_at:
+        note = f"attempt {job.attempts}" if job.attempts else ""
+        steps.append({"at": job.started_at, "label": "Started by a worker", "note": note})
+    if job.finished_at:
+        steps.append({"at": job.finished_at, "label": f"Finished: {job.status}", "note": job.message or ""})
+    elif job.status in Job.FINAL:
+        # Loaded and seeded jobs carry no bookkeeping: their last change is when they finished.
+        steps.append({"at": job.modified_at, "label": f"Finished: {job.status}", "note": job.message or ""})
+    steps.sort(key=lambda step: step["at"])
+    if job.status == Job.Status.IN_PROGRESS:
+        if job.payload is not None and not job.dispatched_at:
+            steps.append({"at": None, "label": "Waiting to be handed to the workers' queue"})
+        elif not job.started_at:
+            steps.append({"at": None, "label": "Waiting for a worker"})
+        else:
+            steps.append({"at": None, "label": "Running"})
+    return steps
+
+
+def _payload_summary(job: Job) -> dict[str, Any] | None:
+    """What the job was asked to do, in short: the payload can be a whole bundle."""
+    payload = job.payload
+    if payload is None:
+        return None
+    if isinstance(payload, dict) and isinstance(payload.get("agentIds"), list):
+        return {"kind": "agents", "agent_ids": [str(agent_id) for agent_id in payload["agentIds"]]}
+    if isinstance(payload, dict) and "data" in payload:
+        data = payload.get("data")
+        size = len(data) if isinstance(data, str) else None
+        return {"kind": "bundle", "chars": size, "checksum": payload.get("checksum")}
+    return {"kind": "json", "text": _shortened(json.dumps(payload, indent=2, default=str), 4000)}
+
+
+def _shortened(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _import_sections(result: Any) -> list[dict[str, Any]]:
+    """The import summary as one table per section. States are shown as stored: FAILED stays FAILED here,
+    where the published API shows it as TO_CREATE."""
+    if not isinstance(result, dict) or not isinstance(result.get("summary"), dict):
+        return []
+    sections = []
+    for key, label in SECTIONS:
+        entities = result["summary"].get(key)
+        entities = [e for e in entities if isinstance(e, dict)] if isinstance(entities, list) else []
+        sections.append({"key": key, "label": label, "entities": entities})
+    return sections
+
+
+def _export_body(job: Job) -> dict[str, Any] | None:
+    """The file upstream's console saves for an export: {exportedAt, data, checksum}; None when there is none."""
+    result = job.export_result
+    if job.type != Job.Type.EXPORT or job.status != Job.Status.SUCCESS or not isinstance(result, dict):
+        return None
+    if not isinstance(result.get("data"), str) or not isinstance(result.get("checksum"), str):
+        return None
+    exported_at = job.finished_at or job.modified_at
+    return {"exportedAt": format_instant(exported_at), "data": result["data"], "checksum": result["checksum"]}
+
+
+@login_required
+@require_GET
+def job_export(request: HttpRequest, tenant: str, job_id: str) -> HttpResponse:
+    access = tenant_access(request.user, tenant)
+    job = selectors.job_get(tenant=access.tenant, job_id=job_id)
+    body = _export_body(job) if job is not None else None
+    if job is None or body is None:
+        raise Http404("No export to download for this job.")
+    response = HttpResponse(json.dumps(body, indent=2) + "\n", content_type="application/json")
+    response["Content-Disposition"] = f'attachment; filename="{export_filename(job)}"'
+    return response
+
+
+def export_filename(job: Job) -> str:
+    # The id is opaque: anything but letters, digits, dots, dashes and underscores becomes an underscore.
+    safe_id = re.sub(r"[^A-Za-z0-9._-]", "_", job.job_id)[:100]
+    return f"agents-export-{safe_id}.json"
+
+
+@login_required
+@require_GET
+def audit(request: HttpRequest, tenant: str) -> HttpResponse:
+    access = tenant_access(request.user, tenant)
+    page = selectors.audit_page(tenant=access.tenant, after=request.GET.get("after"))
+    older = f"{reverse('console:audit', args=[tenant])}?{urlencode({'after': page.older})}" if page.older else None
+    paged = bool(request.GET.get("after"))  # not the first page: offer a way back to the newest events
+    events = [{"event": event, "detail": _detail_items(event.detail)} for event in page.events]
+    context = {"access": access, "section": "audit", "events": events, "older": older, "paged": paged}
+    return render(request, "console/jobs/audit.html", context)
+
+
+def _detail_items(detail: Any) -> list[tuple[str, str]]:
+    """An audit event's detail as short (key, text) pairs: a bulk delete's ids can be a thousand long."""
+    if not isinstance(detail, dict):
+        return [("detail", _shortened(json.dumps(detail, default=str), 300))]
+    items = []
+    for key, value in detail.items():
+        if isinstance(value, list):
+            shown = ", ".join(str(v) for v in value[:20]) + (f" and {len(value) - 20} more" if len(value) > 20 else "")
+        elif isinstance(value, dict):
+            shown = ", ".join(f"{k}={v}" for k, v in value.items()) or "—"
+        else:
+            shown = str(value)
+        items.append((str(key), _shortened(shown, 300)))
+    return items

@@ -1,0 +1,37 @@
+"""The console's audit trail: who did what, when, to which object of which tenant."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from apps.core.timefmt import now_ms
+from apps.tenants.models import Tenant
+
+
+class AuditEvent(models.Model):
+    class Action(models.TextChoices):
+        JOB_DELETE = "job.delete", "Deleted a job"
+        JOBS_BULK_DELETE = "jobs.bulk_delete", "Deleted jobs in bulk"
+        JOB_RETRY = "job.retry", "Retried a job"
+        AGENTS_EXPORT = "agents.export", "Exported agents"
+        AGENTS_IMPORT = "agents.import", "Imported agents"
+        RESOURCE_SAVE = "resource.save", "Saved an agent, tool, MCP server or token"
+        RESOURCE_DELETE = "resource.delete", "Deleted an agent, tool, MCP server or token"
+        CLIENT_CREATE = "client.create", "Created an API client"
+        CLIENT_REVOKE = "client.revoke", "Revoked an API client"
+
+    at = models.DateTimeField(default=now_ms)
+    # Kept when the user is deleted: the trail must outlive the people in it.
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    username = models.CharField(max_length=150)
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="audit_events")
+    action = models.CharField(max_length=32, choices=Action.choices)
+    object_id = models.CharField(max_length=255, blank=True)
+    detail = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["tenant", "-at"], name="console_audit_tenant_at")]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.username} {self.action} {self.object_id}"
