@@ -22,6 +22,8 @@ from apps.jobs.models import Job
 from apps.tenants.models import Tenant
 from tests.contract import validate_response
 
+pytest_plugins = ["tests.oidc_provider"]
+
 READ, MANAGE = "ai.agent_read", "ai.agent_manage"
 
 # In CI the property tests draw the same examples every run, so that a red build is always reproducible;
