@@ -48,7 +48,7 @@ _discovered: dict[str, Any] = {"at": 0.0, "document": None}
 def discovery() -> dict[str, Any]:
     """The provider's discovery document, fetched once an hour at most."""
     if _discovered["document"] is None or time.monotonic() - _discovered["at"] > DISCOVERY_CACHE_SECONDS:
-        url = f"{_issuer()}/.well-known/openid-configuration"
+        url = settings.OIDC_DISCOVERY_URL or f"{_issuer()}/.well-known/openid-configuration"
         response = requests.get(url, timeout=settings.OIDC_TIMEOUT)
         response.raise_for_status()
         document = response.json()

@@ -148,6 +148,9 @@ SPECTACULAR_SETTINGS = {
 # endpoints come from its discovery document. Local password sign-in stays for the embedded default and can be
 # switched off once the provider is set up.
 OIDC_OP_ISSUER = env_str("OIDC_ISSUER", "").rstrip("/") or None
+# Where the console itself reads the discovery document, when that differs from where browsers reach the issuer
+# (containers calling the provider by its service name). Default: {OIDC_ISSUER}/.well-known/openid-configuration
+OIDC_DISCOVERY_URL = env_str("OIDC_DISCOVERY_URL", "") or None
 OIDC_ENABLED = OIDC_OP_ISSUER is not None
 OIDC_RP_CLIENT_ID = env_str("OIDC_CLIENT_ID", "")
 OIDC_RP_CLIENT_SECRET = env_str("OIDC_CLIENT_SECRET", "")

@@ -8,6 +8,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from django.core.exceptions import ImproperlyConfigured
 from django.test import Client
 
 from apps.accounts import oidc
@@ -32,8 +33,9 @@ def console_with_provider(settings: Any, oidc_provider: Any, tenant: Any, other_
 def sign_in(provider: Any, login: str) -> tuple[Client, Any]:
     browser = Client(HTTP_HOST="127.0.0.1")
     start = browser.get("/oidc/authenticate/", {"next": "/console/"})
-    assert start.status_code == 302 and start["Location"].startswith(provider.authorization_endpoint)
-    query = parse_qs(urlsplit(start["Location"]).query)
+    sent_to, endpoint = urlsplit(start["Location"]), urlsplit(provider.authorization_endpoint)
+    assert start.status_code == 302 and (sent_to.port, sent_to.path) == (endpoint.port, endpoint.path)
+    query = parse_qs(sent_to.query)
     assert query["code_challenge_method"] == ["S256"] and query["code_challenge"] and query["nonce"]
     back = urlsplit(provider.sign_in(start["Location"], login, PASSWORDS[login]))
     assert back.path == "/oidc/callback/", back
@@ -111,3 +113,19 @@ def test_a_provider_token_is_held_to_its_tenant_and_scopes(api_with_provider, ap
     assert api.get("/ai-service/acme/jobs", HTTP_AUTHORIZATION=f"Bearer {globex}").status_code == 403
     by_scope = api_with_provider.client_credentials_token("globex-by-scope")
     assert api.get("/ai-service/globex/jobs", HTTP_AUTHORIZATION=f"Bearer {by_scope}").status_code == 200
+
+
+def test_the_discovery_document_can_be_read_at_another_address(console_with_provider, settings):
+    # As containers do when browsers reach the provider at one address and the console at another.
+    # This provider names its endpoints after the address it is asked at: where the browser is sent shows which
+    # discovery document the console read.
+    settings.OIDC_DISCOVERY_URL = console_with_provider.discovery_url.replace("127.0.0.1", "localhost")
+    start = Client(HTTP_HOST="127.0.0.1").get("/oidc/authenticate/")
+    assert urlsplit(start["Location"]).hostname == "localhost"
+
+
+def test_a_discovery_document_naming_another_issuer_is_refused(console_with_provider, settings):
+    settings.OIDC_OP_ISSUER = console_with_provider.issuer.replace("127.0.0.1", "localhost")
+    settings.OIDC_DISCOVERY_URL = console_with_provider.discovery_url
+    with pytest.raises(ImproperlyConfigured, match="names the issuer"):
+        Client(HTTP_HOST="127.0.0.1").get("/oidc/authenticate/")
