@@ -190,6 +190,15 @@ LOGOUT_REDIRECT_URL = "/"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_AGE = env_int("CONSOLE_SESSION_SECONDS", 8 * 3600, minimum=300)
+# Behind HTTPS (production): cookies only over HTTPS, HSTS, and the proxy's X-Forwarded-Proto trusted. Off by default
+# because `make run` serves plain HTTP on 127.0.0.1.
+HTTPS = env_bool("DJANGO_HTTPS", False)
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = HTTPS
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if HTTPS else None
+SECURE_HSTS_SECONDS = 31_536_000 if HTTPS else 0
+SECURE_SSL_REDIRECT = HTTPS
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
 
 # --- OAuth2 client credentials (django-oauth-toolkit) ---------------------------------------------------------
 OAUTH2_PROVIDER_APPLICATION_MODEL = "accounts.ApiClient"
@@ -198,6 +207,9 @@ OAUTH2_PROVIDER = {
     "SCOPES_BACKEND_CLASS": "apps.accounts.scopes.TenantScopes",
     "OAUTH2_VALIDATOR_CLASS": "apps.accounts.oauth.TenantClientValidator",
     "ALLOWED_GRANT_TYPES": ["client_credentials"],
+    # No redirect-based grant is allowed, so no plain-http redirect URI and no refresh token is ever needed.
+    "ALLOWED_REDIRECT_URI_SCHEMES": ["https"],
+    "REFRESH_TOKEN_REUSE_PROTECTION": True,
     "PKCE_REQUIRED": True,
 }
 
