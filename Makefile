@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run test lint format bench migrate clean
+.PHONY: install run test lint format bench migrate clean chromium
 
 install: $(STAMP)
 
@@ -29,8 +29,15 @@ run: migrate
 	@echo "Database: $${DATABASE_URL:-SQLite in var/}; broker: $${REDIS_URL:-file system in var/broker}"
 	$(BIN)/honcho --procfile Procfile start
 
-test: install
+test: install chromium
 	$(BIN)/pytest
+
+# The browser tests drive Debian's Chromium (never a browser Playwright downloads); the OpenID provider the tests
+# start needs Node.js 20.19 or newer. Both are checked here so a missing one is named before the run.
+chromium:
+	@test -x /usr/bin/chromium || { [ "$$(id -u)" = 0 ] && apt-get install -y -q chromium; } || \
+	  { echo "Install Chromium first: sudo apt-get install -y chromium" >&2; exit 1; }
+	@command -v node >/dev/null || { echo "Install Node.js 20.19 or newer (the tests run an OpenID provider)" >&2; exit 1; }
 
 lint: install
 	$(BIN)/ruff check .
