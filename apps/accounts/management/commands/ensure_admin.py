@@ -34,6 +34,6 @@ class Command(BaseCommand):
             user.set_password(password)
             user.save()
         self.stdout.write(
-            f"First administrator: sign in at http://127.0.0.1:8000/admin/ as {options['username']!r} with the "
+            f"First administrator: sign in at http://127.0.0.1:8000/console/ as {options['username']!r} with the "
             f"password {password!r} (shown only now; change it with `manage.py changepassword`)."
         )
