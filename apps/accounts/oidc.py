@@ -149,6 +149,12 @@ class ConsoleOidcBackend(OIDCAuthenticationBackend):  # type: ignore[misc]  # th
             raise SuspiciousOperation("ID token refused: the nonce does not match this sign-in.")
         return payload
 
+    def get_user(self, user_id: Any) -> Any:
+        # The library's get_user ignores is_active: a user deactivated here would keep the session they opened at
+        # the provider. Refuse them at every request, as Django's ModelBackend does.
+        user = super().get_user(user_id)
+        return user if user is not None and user.is_active else None
+
     def get_or_create_user(self, access_token: str, id_token: str, payload: dict[str, Any]) -> Any:
         userinfo = self.get_userinfo(access_token, id_token, payload)
         if userinfo.get("sub") != payload.get("sub"):

@@ -149,3 +149,20 @@ def test_no_local_administrator_is_made_when_local_sign_in_is_off(settings):
     out = StringIO()
     call_command("ensure_admin", stdout=out)
     assert out.getvalue() == "" and not get_user_model().objects.exists()
+
+
+OIDC_BACKEND = "apps.accounts.oidc.ConsoleOidcBackend"
+
+
+def test_a_deactivated_user_loses_a_session_opened_at_the_provider(settings, tenant):
+    # Django's password backend drops an inactive user's session at the next request; so must the provider's.
+    settings.AUTHENTICATION_BACKENDS = [OIDC_BACKEND, "django.contrib.auth.backends.ModelBackend"]
+    user = user_sign_in(issuer=ISSUER, claims=claims(ai_console_roles=["acme:manager"]))
+    browser = Client()
+    browser.force_login(user, backend=OIDC_BACKEND)
+    assert browser.get("/console/acme/").status_code == 200
+
+    get_user_model().objects.filter(pk=user.pk).update(is_active=False)
+
+    response = browser.get("/console/acme/")
+    assert response.status_code == 302 and response["Location"].startswith("/admin/login/")

@@ -861,3 +861,41 @@ def test_a_revoked_client_is_marked_on_the_list_without_a_revoke_button(world: A
     text = html(manager_client.get(page("clients/")))
 
     assert "revoked" in text and f"clients/{world.client_id}/revoke" not in text
+
+
+def test_a_new_clients_secret_stays_out_of_the_error_report_of_a_failing_page(
+    world: ApiClient, manager_client: Client, monkeypatch: pytest.MonkeyPatch
+):
+    # An error while the page is drawn is reported (to ADMINS, to the logs) with the local variables of every
+    # frame: the secret must not be among them, in the view or below it.
+    import sys
+
+    from django.views.debug import ExceptionReporter
+
+    from apps.accounts import services as account_services
+    from apps.console.catalogue import client_views
+
+    issued: list[Any] = []
+    create = account_services.api_client_create
+
+    def remembering(**kwargs: Any) -> Any:
+        issued.append(create(**kwargs))
+        return issued[-1]
+
+    def failing(request: Any, template: str, context: dict[str, Any], **kwargs: Any) -> Any:
+        raise RuntimeError("the page could not be drawn")
+
+    monkeypatch.setattr(services, "api_client_create", remembering)
+    monkeypatch.setattr(client_views, "render", failing)
+    with pytest.raises(RuntimeError):
+        try:
+            post_form(manager_client, "clients/new", {"name": "Importer", "scopes": ["ai.agent_read"]})
+        except RuntimeError:
+            frames = ExceptionReporter(None, *sys.exc_info()).get_traceback_data()["frames"]
+            raise
+
+    secret = issued[0].client_secret
+    # The frames from the view down, `failing` standing in for the template engine's.
+    shown = {frame["function"]: repr(frame["vars"]) for frame in frames if not frame["function"].startswith("test_")}
+    assert "client_create" in shown and "failing" in shown
+    assert not [function for function, variables in shown.items() if secret in variables]

@@ -23,7 +23,7 @@ from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from rest_framework.exceptions import ValidationError
 
 from apps.agents import selectors as agent_selectors
@@ -184,6 +184,7 @@ def resource_detail(request: HttpRequest, tenant: str, kind: Kind, public_id: st
 # --- writing ----------------------------------------------------------------------------------------------------
 
 
+@sensitive_variables()  # a token's value passes through local variables on its way to being encrypted
 @login_required
 @sensitive_post_parameters("value")
 @allow("GET", "POST")
@@ -206,6 +207,7 @@ def resource_create(request: HttpRequest, tenant: str, kind: Kind) -> HttpRespon
     return _render_form(request, access, page, form, status=status)
 
 
+@sensitive_variables()  # a token's value passes through local variables on its way to being encrypted
 @login_required
 @sensitive_post_parameters("value")
 @allow("GET", "POST")
