@@ -1,10 +1,8 @@
-from django.urls import path, register_converter
+from django.urls import path
 
 from apps.agents.api.views import VIEWS
 from apps.agents.models import Kind
-from apps.core.converters import OpaqueIdConverter
-
-register_converter(OpaqueIdConverter, "opaque_id")
+from apps.core import converters  # noqa: F401  # registers the opaque_id converter
 
 _PATHS = {
     Kind.AGENT: ("agents", "agent_id", "agent"),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.urls import register_converter
+
 
 class OpaqueIdConverter:
     """An opaque resource id: anything, a percent-encoded "/" included, except a leading or trailing slash, so
@@ -14,3 +16,7 @@ class OpaqueIdConverter:
 
     def to_url(self, value: str) -> str:
         return value
+
+
+# Registered once, here, for every urls module that imports this one: Django deprecates registering a name twice.
+register_converter(OpaqueIdConverter, "opaque_id")

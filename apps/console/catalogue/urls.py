@@ -8,14 +8,11 @@ told apart by how their path ends: its detail with "/", the others with a fixed 
 
 from __future__ import annotations
 
-from django.urls import URLPattern, path, register_converter
+from django.urls import URLPattern, path
 
 from apps.agents.models import Kind
 from apps.console.catalogue import client_views, import_views, views
-from apps.core.converters import OpaqueIdConverter
-
-# A name of its own: registering one converter name twice is deprecated in Django.
-register_converter(OpaqueIdConverter, "catalogue_id")
+from apps.core import converters  # noqa: F401  # registers the opaque_id converter
 
 
 def _kind_paths(kind: Kind) -> list[URLPattern]:
@@ -23,9 +20,9 @@ def _kind_paths(kind: Kind) -> list[URLPattern]:
     return [
         path(f"{segment}/", views.resource_list, extra, name=segment),
         path(f"{segment}/new", views.resource_create, extra, name=f"{segment}-new"),
-        path(f"{segment}/<catalogue_id:public_id>/", views.resource_detail, extra, name=f"{segment}-detail"),
-        path(f"{segment}/<catalogue_id:public_id>/edit", views.resource_edit, extra, name=f"{segment}-edit"),
-        path(f"{segment}/<catalogue_id:public_id>/delete", views.resource_delete, extra, name=f"{segment}-delete"),
+        path(f"{segment}/<opaque_id:public_id>/", views.resource_detail, extra, name=f"{segment}-detail"),
+        path(f"{segment}/<opaque_id:public_id>/edit", views.resource_edit, extra, name=f"{segment}-edit"),
+        path(f"{segment}/<opaque_id:public_id>/delete", views.resource_delete, extra, name=f"{segment}-delete"),
     ]
 
 

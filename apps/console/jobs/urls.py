@@ -7,14 +7,10 @@ list's own paths either: "jobs/status.json" and "jobs/delete" have no "/" after 
 
 from __future__ import annotations
 
-from django.urls import URLPattern, path, register_converter
+from django.urls import URLPattern, path
 
 from apps.console.jobs import actions, views
-from apps.core.converters import OpaqueIdConverter
-
-# A name of its own: apps/jobs/urls.py registers the same converter as "job_id" and is loaded after this module,
-# and registering one name twice is deprecated in Django.
-register_converter(OpaqueIdConverter, "console_job_id")
+from apps.core import converters  # noqa: F401  # registers the opaque_id converter
 
 urlpatterns: list[URLPattern] = [
     path("", views.dashboard, name="dashboard"),
@@ -22,9 +18,9 @@ urlpatterns: list[URLPattern] = [
     path("jobs/", views.job_list, name="jobs"),
     path("jobs/status.json", views.job_statuses, name="job-statuses"),
     path("jobs/delete", actions.jobs_bulk_delete, name="jobs-bulk-delete"),
-    path("jobs/<console_job_id:job_id>/", views.job_detail, name="job-detail"),
-    path("jobs/<console_job_id:job_id>/export.json", views.job_export, name="job-export"),
-    path("jobs/<console_job_id:job_id>/delete", actions.job_delete, name="job-delete"),
-    path("jobs/<console_job_id:job_id>/retry", actions.job_retry, name="job-retry"),
+    path("jobs/<opaque_id:job_id>/", views.job_detail, name="job-detail"),
+    path("jobs/<opaque_id:job_id>/export.json", views.job_export, name="job-export"),
+    path("jobs/<opaque_id:job_id>/delete", actions.job_delete, name="job-delete"),
+    path("jobs/<opaque_id:job_id>/retry", actions.job_retry, name="job-retry"),
     path("audit/", views.audit, name="audit"),
 ]
