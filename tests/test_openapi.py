@@ -1,4 +1,5 @@
-"""The project's own OpenAPI document (`/api/schema`) against the published contract of the Job operations.
+"""The project's own OpenAPI document (`/api/schema`) against the published Job operations, as the repository
+holds them (`tests/contract/jobs.json`, the same file every Job response in the suite is validated against).
 
 For each published path and method, ours must have the same path template and operationId, every published
 parameter (same `in`, `required` and schema type), every published response status with a structurally equal
@@ -12,12 +13,13 @@ import copy
 import json
 import re
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 from django.test import Client
 
-from tests.contract import contract
+from tests.contract import CONTRACT_PATH, contract
 
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 # Keys that describe rather than constrain; inside `properties` the keys are field names and are all kept.
@@ -169,6 +171,17 @@ def document(django_db_blocker: Any) -> dict[str, Any]:
 def test_document_matches_the_published_job_operations(document: dict[str, Any]) -> None:
     problems = contract_differences(contract(), document)
     assert not problems, "\n".join(problems)
+
+
+def test_the_published_operations_are_read_from_the_repository_itself() -> None:
+    # A clone from a code host has nothing beside it: the suite must find the contract inside its own tree.
+    repository = Path(__file__).resolve().parent.parent
+    assert CONTRACT_PATH.is_relative_to(repository / "tests")
+    assert sorted(contract()["paths"]) == [
+        "/ai-service/{tenant}/jobs",
+        "/ai-service/{tenant}/jobs/search",
+        "/ai-service/{tenant}/jobs/{jobId}",
+    ]
 
 
 @pytest.mark.parametrize(
