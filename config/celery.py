@@ -1,4 +1,5 @@
 import os
+from pathlib import Path
 from typing import Any
 
 from celery import Celery, signals
@@ -18,3 +19,20 @@ def _check_database_connections(**kwargs: Any) -> None:
     from django.db import close_old_connections
 
     close_old_connections()
+
+
+def _mark_ready(name: str) -> None:
+    # `make run` waits for these files before it prints the address and the first administrator's sign-in.
+    folder = os.environ.get("MAKE_RUN_READY_DIR")
+    if folder:
+        Path(folder, name).touch()
+
+
+@signals.worker_ready.connect
+def _worker_ready(**kwargs: Any) -> None:
+    _mark_ready("worker")
+
+
+@signals.beat_init.connect
+def _beat_ready(**kwargs: Any) -> None:
+    _mark_ready("beat")

@@ -1,0 +1,280 @@
+"""The front door: `make` lists the targets, `make install` picks a supported Python, and `make run` refuses a
+taken port or a second console on the same checkout within seconds, having started nothing."""
+
+from __future__ import annotations
+
+import fcntl
+import importlib.util
+import os
+import shutil
+import socket
+import stat
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+MAKE = shutil.which("make") or "make"
+
+
+def _serve_module() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("serve", ROOT / "scripts" / "serve.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+serve = _serve_module()
+
+
+def clean_environment(**extra: str) -> dict[str, str]:
+    """The environment of a user's shell: no outer make, no database or broker of the test run."""
+    hidden = {"MAKEFLAGS", "MFLAGS", "MAKELEVEL", "DATABASE_URL", "REDIS_URL", "PORT", "HOST", "APP_VAR_DIR"}
+    return {**{k: v for k, v in os.environ.items() if k not in hidden}, **extra}
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+# --- make help -------------------------------------------------------------------------------------------------
+
+
+def test_make_alone_lists_every_target_with_one_line_each() -> None:
+    done = subprocess.run([MAKE, "--no-print-directory"], cwd=ROOT, capture_output=True, text=True, check=True)
+    lines = done.stdout.splitlines()
+    for target in ("help", "install", "run", "test", "lint", "format", "bench", "clean", "migrate"):
+        matching = [line for line in lines if line.split()[:2] == ["make", target]]
+        assert len(matching) == 1, (target, done.stdout)
+        assert len(matching[0].split()) > 3, f"no description for {target}"
+
+
+# --- choosing the interpreter ----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def fake_pythons(tmp_path: Path) -> Iterator[tuple[Path, dict[str, str]]]:
+    """A PATH holding only fake interpreters (made by `add`), and a copy of what `make install` reads."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    project = tmp_path / "project"
+    (project / "scripts").mkdir(parents=True)
+    for name in ("Makefile", "pyproject.toml", "scripts/find-python"):
+        shutil.copy2(ROOT / name, project / name)
+    yield project, clean_environment(PATH=str(bin_dir))
+
+
+def add_python(project: Path, name: str, version: str) -> Path:
+    """A fake interpreter on the fixture's PATH that reports `version`."""
+    path = project.parent / "bin" / name
+    major, minor = version.split(".")
+    path.write_text(f'#!/bin/sh\n[ "$1" = -c ] && echo {major}.{minor}\nexit 0\n')
+    path.chmod(path.stat().st_mode | stat.S_IXUSR)
+    return path
+
+
+def dry_install(project: Path, environment: dict[str, str], *arguments: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [MAKE, "-n", "install", *arguments],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        env=environment,
+        check=False,
+    )
+
+
+def test_install_prefers_the_newest_supported_python(fake_pythons: tuple[Path, dict[str, str]]) -> None:
+    project, environment = fake_pythons
+    add_python(project, "python3.13", "3.13")
+    add_python(project, "python3.12", "3.12")
+    add_python(project, "python3", "3.11")
+    done = dry_install(project, environment)
+    assert done.returncode == 0, done.stderr
+    assert "python3.13 -m venv .venv" in done.stdout
+
+
+def test_install_skips_a_name_that_is_not_a_supported_version(fake_pythons: tuple[Path, dict[str, str]]) -> None:
+    project, environment = fake_pythons
+    add_python(project, "python3.12", "3.10")  # a mislabelled interpreter
+    add_python(project, "python3", "3.11")
+    done = dry_install(project, environment)
+    assert done.returncode == 0, done.stderr
+    assert "python3 -m venv .venv" in done.stdout and "python3.12 -m venv" not in done.stdout
+
+
+def test_install_takes_the_python_it_is_given(fake_pythons: tuple[Path, dict[str, str]]) -> None:
+    project, environment = fake_pythons
+    chosen = add_python(project, "my-python", "3.12")
+    add_python(project, "python3.13", "3.13")
+    done = dry_install(project, environment, f"PYTHON={chosen}")
+    assert done.returncode == 0, done.stderr
+    assert f"{chosen} -m venv .venv" in done.stdout
+
+
+def test_install_stops_with_one_line_naming_the_versions_when_none_fits(
+    fake_pythons: tuple[Path, dict[str, str]],
+) -> None:
+    project, environment = fake_pythons
+    add_python(project, "python3", "3.10")
+    add_python(project, "python3.14", "3.14")
+    done = subprocess.run([MAKE, "install"], cwd=project, capture_output=True, text=True, env=environment, check=False)
+    assert done.returncode != 0
+    output = [line for line in (done.stdout + done.stderr).splitlines() if line.strip()]
+    assert len(output) == 1, output
+    assert "Python 3.11, 3.12 or 3.13 is needed" in output[0]
+    assert not (project / ".venv").exists()
+
+
+def test_install_refuses_a_given_python_of_another_version(fake_pythons: tuple[Path, dict[str, str]]) -> None:
+    project, environment = fake_pythons
+    old = add_python(project, "python3.10", "3.10")
+    add_python(project, "python3.12", "3.12")
+    done = dry_install(project, environment, f"PYTHON={old}")
+    assert done.returncode != 0
+    assert "is not Python 3.11, 3.12 or 3.13" in done.stderr and "-m venv" not in done.stdout
+
+
+# --- make run: the port and the lock ---------------------------------------------------------------------------
+
+
+def run_briefly(port: int, var_dir: Path, limit: float = 20) -> tuple[subprocess.CompletedProcess[str], float]:
+    started = time.monotonic()
+    done = subprocess.run(
+        [MAKE, "--no-print-directory", "run", f"PORT={port}"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env=clean_environment(APP_VAR_DIR=str(var_dir)),
+        timeout=limit,
+        check=False,
+    )
+    return done, time.monotonic() - started
+
+
+def test_run_stops_at_once_on_a_taken_port_having_started_nothing(tmp_path: Path) -> None:
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+        done, seconds = run_briefly(port, tmp_path)
+    assert done.returncode != 0
+    assert seconds < 5
+    assert f"Port {port} on 127.0.0.1 is taken" in done.stderr and "Nothing was started" in done.stderr
+    # No migration (no database file), no worker or scheduler (no broker folder, no readiness files).
+    assert not (tmp_path / "db.sqlite3").exists()
+    assert not (tmp_path / "broker").exists() and not (tmp_path / "run").exists()
+
+
+def test_a_second_run_on_the_same_checkout_starts_nothing(tmp_path: Path) -> None:
+    port = free_port()
+    lock = tmp_path / "run.lock"
+    with lock.open("w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        held.write("4242\n")
+        held.flush()
+        done, seconds = run_briefly(port, tmp_path)
+    assert done.returncode != 0 and seconds < 5
+    assert "already serving from this checkout (process 4242" in done.stderr
+    assert not (tmp_path / "db.sqlite3").exists() and not (tmp_path / "run").exists()
+    with socket.socket() as probe:  # the port it was given was never bound
+        probe.bind(("127.0.0.1", port))
+
+
+def test_the_port_check_sees_a_listener_on_every_address(tmp_path: Path) -> None:
+    with socket.socket() as listener:
+        listener.bind(("0.0.0.0", 0))  # noqa: S104
+        listener.listen()
+        port = listener.getsockname()[1]
+        assert serve.port_taken("127.0.0.1", port)
+    assert not serve.port_taken("127.0.0.1", free_port())
+
+
+# --- make run: settings, readiness, the banner -----------------------------------------------------------------
+
+
+def test_the_environment_wins_over_env_file_which_wins_over_the_default(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(serve, "ROOT", tmp_path)
+    monkeypatch.delenv("PORT", raising=False)
+    monkeypatch.delenv("HOST", raising=False)
+    assert serve.port() == 8000 and serve.host() == "127.0.0.1"
+    (tmp_path / ".env").write_text("# local\nexport PORT=8001\nHOST='0.0.0.0'\nDJANGO_DEBUG=true\n")
+    assert serve.port() == 8001
+    assert serve.base_url() == "http://127.0.0.1:8001"  # the wildcard is shown as an address to visit
+    monkeypatch.setenv("PORT", "8002")
+    assert serve.port() == 8002
+
+
+def test_a_port_that_is_not_a_number_stops_the_start(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PORT", "80a")
+    with pytest.raises(SystemExit):
+        serve.port()
+
+
+def test_worker_and_scheduler_leave_a_readiness_file_only_under_make_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from config import celery
+
+    monkeypatch.delenv("MAKE_RUN_READY_DIR", raising=False)
+    celery._worker_ready()
+    assert list(tmp_path.iterdir()) == []
+    monkeypatch.setenv("MAKE_RUN_READY_DIR", str(tmp_path))
+    celery._worker_ready()
+    celery._beat_ready()
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["beat", "worker"]
+
+
+def test_the_banner_frames_a_new_administrators_sign_in(tmp_path: Path) -> None:
+    admin_file = tmp_path / "first-admin.txt"
+    admin_file.write_text("First administrator of the console:\n  password    s3cret\n")
+    lines = serve.banner_lines("http://127.0.0.1:8001", admin_file, new_admin=True)
+    assert lines[0].startswith("AI Service Console is up: http://127.0.0.1:8001/console/")
+    assert "  password    s3cret" in lines and any(str(admin_file) in line for line in lines)
+    frame = serve.framed(lines).splitlines()
+    assert frame[0] == frame[-1] and set(frame[0]) == {"="}
+    assert all(len(line) == len(frame[0]) for line in frame)
+
+
+def test_later_starts_say_where_the_sign_in_is_without_showing_it(tmp_path: Path) -> None:
+    admin_file = tmp_path / "first-admin.txt"
+    admin_file.write_text("  password    s3cret\n")
+    lines = serve.banner_lines("http://127.0.0.1:8000", admin_file, new_admin=False)
+    assert not any("s3cret" in line for line in lines)
+    assert lines[-1] == f"The first administrator's sign-in is in {admin_file}."
+
+
+def test_the_announcer_waits_for_web_worker_and_scheduler(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MAKE_RUN_HOST", "127.0.0.1")
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        monkeypatch.setenv("MAKE_RUN_PORT", str(listener.getsockname()[1]))
+        assert serve.wait_until_up(tmp_path, time.monotonic()) == ["worker", "beat"]
+        (tmp_path / "worker").touch()
+        (tmp_path / "beat").touch()
+        assert serve.wait_until_up(tmp_path, time.monotonic()) == []
+    monkeypatch.setenv("MAKE_RUN_PORT", str(free_port()))
+    assert serve.wait_until_up(tmp_path, time.monotonic()) == ["web"]
+
+
+def test_the_launcher_needs_nothing_but_the_standard_library() -> None:
+    # `make run` checks the port before anything is installed, with whatever Python is at hand.
+    done = subprocess.run(
+        [sys.executable, "-S", "-c", "import runpy; runpy.run_path('scripts/serve.py', run_name='serve')"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
