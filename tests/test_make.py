@@ -278,3 +278,36 @@ def test_the_launcher_needs_nothing_but_the_standard_library() -> None:
         check=False,
     )
     assert done.returncode == 0, done.stderr
+
+
+def test_run_serves_on_the_given_port_and_announces_it_once_everything_is_up(tmp_path: Path) -> None:
+    port = free_port()
+    log = tmp_path / "run.log"
+    with log.open("w") as output:
+        started = subprocess.Popen(
+            [MAKE, "--no-print-directory", "run", f"PORT={port}"],
+            cwd=ROOT,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            env=clean_environment(APP_VAR_DIR=str(tmp_path / "var")),
+            start_new_session=True,
+        )
+    try:
+        deadline = time.monotonic() + 150
+        while "Console is up" not in log.read_text() and started.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.5)
+        text = log.read_text()
+        assert f"AI Service Console is up: http://127.0.0.1:{port}/console/" in text, text[-3000:]
+        # Announced after web, worker and scheduler, with the first administrator's sign-in on the real port.
+        announced = text.index("Console is up")
+        assert text.index("celery@") < announced and text.index("beat: Starting") < announced
+        assert f"sign in at  http://127.0.0.1:{port}/console/login/" in text[announced:]
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as connection:
+            connection.sendall(b"GET /api/schema HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
+            assert connection.recv(64).split(b"\r\n")[0].endswith(b" 200 OK")
+        # While it serves, a second start on another port is refused at once.
+        again, seconds = run_briefly(free_port(), tmp_path / "var")
+        assert again.returncode != 0 and seconds < 5 and "already serving" in again.stderr
+    finally:
+        os.killpg(started.pid, 15)
+        started.wait(timeout=60)
