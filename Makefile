@@ -11,7 +11,7 @@ RUN_STAMP := $(VENV)/.installed-run
 DEV_STAMP := $(VENV)/.installed-dev
 PIP_QUIET := 2>&1 | { grep -v '^WARNING: Location' || true; }
 # The port check runs before anything is installed, with whichever Python is at hand.
-BOOT_PYTHON = $(firstword $(wildcard $(BIN)/python) python3)
+BOOT_PYTHON = $(firstword $(wildcard $(BIN)/python) $(shell scripts/find-python 2>/dev/null) python3)
 
 .PHONY: help install install-dev run check-port migrate test lint format bench check-pins clean chromium
 

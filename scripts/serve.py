@@ -232,7 +232,9 @@ def framed(lines: list[str]) -> str:
 
 
 def announce() -> None:
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    # honcho ends its processes with SIGTERM; Ctrl-C sends SIGINT to all of them at once. Neither is an error.
+    for stop in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(stop, lambda *_: sys.exit(0))
     ready_dir = Path(os.environ[READY_VAR])
     missing = wait_until_up(ready_dir, time.monotonic() + READY_TIMEOUT_SECONDS)
     if missing:

@@ -7,6 +7,7 @@ import fcntl
 import importlib.util
 import os
 import shutil
+import signal
 import socket
 import stat
 import subprocess
@@ -311,3 +312,32 @@ def test_run_serves_on_the_given_port_and_announces_it_once_everything_is_up(tmp
     finally:
         os.killpg(started.pid, 15)
         started.wait(timeout=60)
+
+
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM])
+def test_the_announcer_stays_until_stopped_and_stops_quietly(tmp_path: Path, stop: signal.Signals) -> None:
+    # honcho ends every process when one exits: the announcer must outlive its banner, and Ctrl-C is no error.
+    (tmp_path / "worker").touch()
+    (tmp_path / "beat").touch()
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        announcer = subprocess.Popen(
+            [sys.executable, str(ROOT / "scripts" / "serve.py"), "announce"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=clean_environment(
+                MAKE_RUN_HOST="127.0.0.1",
+                MAKE_RUN_PORT=str(listener.getsockname()[1]),
+                MAKE_RUN_READY_DIR=str(tmp_path),
+                APP_VAR_DIR=str(tmp_path),
+            ),
+        )
+        assert announcer.stdout is not None
+        assert announcer.stdout.readline().startswith("=====")
+        time.sleep(0.5)
+        assert announcer.poll() is None
+        announcer.send_signal(stop)
+        _, errors = announcer.communicate(timeout=10)
+    assert announcer.returncode == 0 and "Traceback" not in errors
