@@ -21,6 +21,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 MAKE = shutil.which("make") or "make"
+# `make run` as a user types it, except that it never installs: the tests use the .venv they run in.
+MAKE_RUN = [MAKE, "--no-print-directory", "--old-file=.venv/.installed-run", "run"]
 
 
 def _serve_module() -> ModuleType:
@@ -70,6 +72,8 @@ def fake_pythons(tmp_path: Path) -> Iterator[tuple[Path, dict[str, str]]]:
     (project / "scripts").mkdir(parents=True)
     for name in ("Makefile", "pyproject.toml", "scripts/find-python"):
         shutil.copy2(ROOT / name, project / name)
+    for tool in ("touch", "grep"):  # what the install recipes call besides Python
+        (bin_dir / tool).symlink_to(shutil.which(tool) or f"/usr/bin/{tool}")
     yield project, clean_environment(PATH=str(bin_dir))
 
 
@@ -77,7 +81,14 @@ def add_python(project: Path, name: str, version: str) -> Path:
     """A fake interpreter on the fixture's PATH that reports `version`."""
     path = project.parent / "bin" / name
     major, minor = version.split(".")
-    path.write_text(f'#!/bin/sh\n[ "$1" = -c ] && echo {major}.{minor}\nexit 0\n')
+    # `-c` (the version check) prints the version; `-m venv DIR` makes DIR/bin/python, a copy of this fake;
+    # anything else (pip) succeeds.
+    path.write_text(
+        "#!/bin/sh\n"
+        f'[ "$1" = -c ] && echo {major}.{minor}\n'
+        '[ "$1 $2" = "-m venv" ] && /bin/mkdir -p "$3/bin" && /bin/cp "$0" "$3/bin/python"\n'
+        "exit 0\n"
+    )
     path.chmod(path.stat().st_mode | stat.S_IXUSR)
     return path
 
@@ -144,13 +155,34 @@ def test_install_refuses_a_given_python_of_another_version(fake_pythons: tuple[P
     assert "is not Python 3.11, 3.12 or 3.13" in done.stderr and "-m venv" not in done.stdout
 
 
+def test_run_after_test_installs_nothing_and_test_after_run_adds_only_the_dev_tools(
+    fake_pythons: tuple[Path, dict[str, str]],
+) -> None:
+    project, environment = fake_pythons
+    add_python(project, "python3.12", "3.12")
+
+    def make(*arguments: str) -> str:
+        done = subprocess.run(
+            [MAKE, *arguments], cwd=project, capture_output=True, text=True, env=environment, check=True
+        )
+        return done.stdout
+
+    assert "pip install --quiet -e . " in make("install")
+    assert "pip install" not in make("-n", "install")
+    assert "pip install --quiet -e '.[dev]'" in make("-n", "lint")
+    make("install-dev")
+    # After the dev tools, neither `make run` nor `make test` installs anything.
+    after = make("-n", "run") + make("-n", "test")
+    assert "serve.py start" in after and "pytest" in after and "pip install" not in after
+
+
 # --- make run: the port and the lock ---------------------------------------------------------------------------
 
 
 def run_briefly(port: int, var_dir: Path, limit: float = 20) -> tuple[subprocess.CompletedProcess[str], float]:
     started = time.monotonic()
     done = subprocess.run(
-        [MAKE, "--no-print-directory", "run", f"PORT={port}"],
+        [*MAKE_RUN, f"PORT={port}"],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -286,7 +318,7 @@ def test_run_serves_on_the_given_port_and_announces_it_once_everything_is_up(tmp
     log = tmp_path / "run.log"
     with log.open("w") as output:
         started = subprocess.Popen(
-            [MAKE, "--no-print-directory", "run", f"PORT={port}"],
+            [*MAKE_RUN, f"PORT={port}"],
             cwd=ROOT,
             stdout=output,
             stderr=subprocess.STDOUT,
