@@ -159,7 +159,8 @@ def manage(*arguments: str, capture: bool = False) -> str:
         stdout=subprocess.PIPE if capture else None,
     )
     if done.returncode != 0:
-        fail(f"`manage.py {' '.join(arguments)}` failed (exit {done.returncode}); nothing else was started.")
+        step = " ".join(arguments)
+        fail(f"`manage.py {step}` failed (exit {done.returncode}): web, worker and scheduler were not started.")
     return done.stdout or ""
 
 
