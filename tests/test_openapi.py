@@ -343,6 +343,25 @@ def test_an_altered_document_is_detected(document: dict[str, Any], name: str) ->
     assert any(expected in problem for problem in problems), problems
 
 
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (lambda c: c["components"]["schemas"]["Job"]["properties"].update(priority={"type": "integer"}), "200"),
+        (lambda c: c["paths"][DETAIL]["delete"]["responses"].update({"409": {"description": "x"}}), "409"),
+        (lambda c: c["paths"][LIST].update(post={"operationId": "POST-ai-jobs", "responses": {}}), "POST"),
+    ],
+    ids=["job field", "status", "operation"],
+)
+def test_the_repositorys_contract_and_the_document_must_change_together(
+    document: dict[str, Any], change: Callable[[dict[str, Any]], None], expected: str
+) -> None:
+    # What the repository says was published, and the app does not (yet) declare, is a difference too.
+    published = copy.deepcopy(contract())
+    change(published)
+    problems = contract_differences(published, document)
+    assert problems and any(expected in problem for problem in problems), problems
+
+
 def test_descriptive_keys_are_ignored(document: dict[str, Any]) -> None:
     reworded = copy.deepcopy(document)
     for schema in reworded["components"]["schemas"].values():
