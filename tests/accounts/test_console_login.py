@@ -1,0 +1,148 @@
+"""The console's own sign-in page at /console/login/: the password form, the provider's button when one is
+configured, where it leads, and what the Django admin still is (platform administrators only)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.test import Client
+
+from apps.tenants.models import Membership, Tenant
+from apps.tenants.services import tenant_create
+
+LOGIN = "/console/login/"
+PASSWORD = "a long enough pass phrase"
+
+
+@pytest.fixture
+def member(tenant: Tenant) -> Any:
+    user = get_user_model().objects.create_user(username="ada", password=PASSWORD)
+    Membership.objects.create(user=user, tenant=tenant, role=Membership.Role.VIEWER)
+    return user
+
+
+def sign_in(client: Client, username: str, password: str, next_url: str = "") -> Any:
+    return client.post(LOGIN, {"username": username, "password": password, "next": next_url})
+
+
+@pytest.mark.django_db
+def test_the_console_sends_anonymous_visitors_to_its_own_sign_in_page():
+    response = Client().get("/console/")
+    assert response.status_code == 302
+    assert response["Location"] == f"{LOGIN}?next=/console/"
+
+
+@pytest.mark.django_db
+def test_without_a_provider_the_sign_in_page_is_the_password_form():
+    page = Client().get(LOGIN).content.decode()
+    assert 'name="password"' in page and 'name="username"' in page
+    assert 'id="oidc-sign-in"' not in page
+    assert 'href="/static/console/console.css"' in page
+
+
+@pytest.mark.django_db
+def test_the_sign_in_page_offers_the_provider_when_one_is_configured(settings):
+    settings.OIDC_ENABLED = True
+    page = Client().get(f"{LOGIN}?next=/console/acme/jobs/").content.decode()
+    assert 'id="oidc-sign-in"' in page
+    assert 'href="/oidc/authenticate/?next=/console/acme/jobs/"' in page
+    assert 'name="password"' in page
+
+
+@pytest.mark.django_db
+def test_with_local_sign_in_off_only_the_provider_is_offered_and_passwords_are_refused(settings, member):
+    settings.OIDC_ENABLED, settings.CONSOLE_LOCAL_LOGIN = True, False
+    client = Client()
+    page = client.get(LOGIN).content.decode()
+    assert 'id="oidc-sign-in"' in page and 'name="password"' not in page
+
+    response = sign_in(client, "ada", PASSWORD)
+
+    assert response.status_code == 403
+    assert "_auth_user_id" not in client.session
+
+
+@pytest.mark.django_db
+def test_a_member_signs_in_with_a_password_and_lands_where_they_were_going(member):
+    client = Client()
+    response = sign_in(client, "ada", PASSWORD, next_url="/console/acme/jobs/")
+
+    assert response.status_code == 302 and response["Location"] == "/console/acme/jobs/"
+    assert client.get("/console/acme/jobs/").status_code == 200
+
+
+@pytest.mark.django_db
+def test_without_a_destination_a_member_lands_in_the_console(member):
+    response = sign_in(Client(), "ada", PASSWORD)
+    assert response["Location"] == "/console/"
+
+
+@pytest.mark.django_db
+def test_it_never_sends_a_member_to_another_site_after_signing_in(member):
+    response = sign_in(Client(), "ada", PASSWORD, next_url="https://evil.example.com/")
+    assert response["Location"] == "/console/"
+
+
+@pytest.mark.django_db
+def test_a_wrong_password_signs_nobody_in_and_says_so(member):
+    client = Client()
+    response = sign_in(client, "ada", "not the password")
+
+    assert response.status_code == 200
+    assert "Please enter a correct username and password" in response.content.decode()
+    assert "_auth_user_id" not in client.session
+
+
+@pytest.mark.django_db
+def test_a_deactivated_user_cannot_sign_in(member):
+    get_user_model().objects.filter(pk=member.pk).update(is_active=False)
+    client = Client()
+    sign_in(client, "ada", PASSWORD)
+    assert "_auth_user_id" not in client.session
+
+
+@pytest.mark.django_db
+def test_a_signed_in_user_opening_the_sign_in_page_goes_to_the_console(member):
+    client = Client()
+    client.force_login(member)
+    response = client.get(LOGIN)
+    assert response.status_code == 302 and response["Location"] == "/console/"
+
+
+@pytest.mark.django_db
+def test_a_tenant_member_is_not_let_into_the_django_admin(member):
+    client = Client()
+    sign_in(client, "ada", PASSWORD)
+    response = client.get("/admin/")
+    assert response.status_code == 302 and response["Location"].startswith("/admin/login/")
+
+
+@pytest.mark.django_db
+def test_the_sign_in_page_has_no_inline_script_or_style(settings):
+    # A strict Content-Security-Policy forbids them; everything comes from static/console/.
+    settings.OIDC_ENABLED = True
+    page = Client().get(LOGIN).content.decode()
+    assert not re.search(r"<script(?![^>]*\bsrc=)|<style|\sstyle=|\son[a-z]+=", page, re.IGNORECASE)
+
+
+@pytest.mark.django_db
+def test_a_local_session_signs_out_in_the_console_without_the_provider(member):
+    client = Client()
+    sign_in(client, "ada", PASSWORD)
+    page = client.get("/console/acme/").content.decode()
+    assert 'action="/admin/logout/"' in page
+
+    client.post("/admin/logout/")
+
+    assert client.get("/console/").status_code == 302
+
+
+@pytest.mark.parametrize("name", ["login", "logout"])
+def test_a_tenant_cannot_take_the_name_of_a_console_page(db: Any, name: str) -> None:
+    with pytest.raises(ValidationError, match="reserved"):
+        tenant_create(name=name)
+    assert not Tenant.objects.exists()
