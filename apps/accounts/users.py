@@ -14,7 +14,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from apps.accounts.models import OidcIdentity
+from apps.accounts.models import OidcIdentity, PasswordChangeRequired
 from apps.accounts.oidc import ConsoleRoles
 from apps.tenants.models import Membership, Tenant
 
@@ -61,18 +61,21 @@ def local_user_create(
     *, username: str, email: str = "", roles: ConsoleRoles, password: str | None = None
 ) -> IssuedPassword:
     """A user who signs in with a password: the one given (checked by the password validators) or a new random
-    one, which the caller shows once."""
+    one, which the caller shows once and which its owner must replace at their first sign-in."""
     user_model = get_user_model()
     if user_model.objects.filter(username=username).exists():
         raise ValidationError(f"A user named {username!r} already exists.")
     user = user_model(username=username, email=email)
-    password = password if password is not None else one_time_password()
+    generated = password is None
+    password = one_time_password() if password is None else password
     validate_password(password, user)
     user.set_password(password)
     _apply_flags(user, roles)
     user.full_clean()
     user.save()
     _replace_memberships(user, roles)
+    if generated:
+        PasswordChangeRequired.objects.create(user=user)
     return IssuedPassword(user=user, password=password)
 
 
@@ -85,12 +88,29 @@ def local_user_set_roles(*, user: Any, roles: ConsoleRoles) -> None:
     _replace_memberships(user, roles)
 
 
+@transaction.atomic
 def local_user_reset_password(*, user: Any) -> IssuedPassword:
+    """A new one-time password; the old one stops working at once, and the owner must replace the new one at
+    their next sign-in."""
     _refuse_provider_user(user)
     password = one_time_password()
     user.set_password(password)
     user.save(update_fields=["password"])
+    PasswordChangeRequired.objects.update_or_create(user=user)
     return IssuedPassword(user=user, password=password)
+
+
+def password_change_required(*, user: Any) -> bool:
+    return PasswordChangeRequired.objects.filter(user_id=user.pk).exists()
+
+
+@transaction.atomic
+def local_user_choose_password(*, user: Any, password: str) -> None:
+    """The owner's own password, replacing a one-time one (checked by the password validators)."""
+    validate_password(password, user)
+    user.set_password(password)
+    user.save(update_fields=["password"])
+    PasswordChangeRequired.objects.filter(user_id=user.pk).delete()
 
 
 def _refuse_provider_user(user: Any) -> None:

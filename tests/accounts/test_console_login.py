@@ -4,6 +4,7 @@ configured, where it leads, and what the Django admin still is (platform adminis
 from __future__ import annotations
 
 import re
+import time
 from typing import Any
 
 import pytest
@@ -11,6 +12,8 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.test import Client
 
+from apps.accounts.oidc import ConsoleRoles
+from apps.accounts.users import local_user_create, password_change_required
 from apps.tenants.models import Membership, Tenant
 from apps.tenants.services import tenant_create
 
@@ -146,3 +149,95 @@ def test_a_tenant_cannot_take_the_name_of_a_console_page(db: Any, name: str) -> 
     with pytest.raises(ValidationError, match="reserved"):
         tenant_create(name=name)
     assert not Tenant.objects.exists()
+
+
+# --- one-time passwords (create_user, the members page): the owner chooses their own before the session -------
+
+NEW_PASSWORD = "a phrase of my own choosing"
+
+
+@pytest.fixture
+def newcomer(tenant: Tenant) -> tuple[Any, str]:
+    issued = local_user_create(username="nina", roles=ConsoleRoles(tenants={"acme": "viewer"}))
+    return issued.user, issued.password
+
+
+def choose(client: Client, first: str, second: str | None = None) -> Any:
+    return client.post(NEW_PASSWORD_PAGE, {"new_password1": first, "new_password2": second or first})
+
+
+NEW_PASSWORD_PAGE = "/console/login/new-password"
+
+
+def test_a_one_time_password_leads_to_choosing_one_with_no_session_until_then(newcomer):
+    _, one_time = newcomer
+    client = Client()
+
+    response = sign_in(client, "nina", one_time, next_url="/console/acme/jobs/")
+
+    assert response.status_code == 302 and response["Location"] == NEW_PASSWORD_PAGE
+    assert "_auth_user_id" not in client.session
+    assert client.get("/console/acme/").status_code == 302
+    page = client.get(NEW_PASSWORD_PAGE)
+    assert page.status_code == 200 and 'name="new_password1"' in page.content.decode()
+    assert "no-store" in page["Cache-Control"]
+
+
+def test_choosing_a_password_signs_in_and_the_one_time_password_stops_working(newcomer):
+    user, one_time = newcomer
+    client = Client()
+    sign_in(client, "nina", one_time, next_url="/console/acme/jobs/")
+
+    response = choose(client, NEW_PASSWORD)
+
+    assert response.status_code == 302 and response["Location"] == "/console/acme/jobs/"
+    assert client.get("/console/acme/jobs/").status_code == 200
+    assert not password_change_required(user=user)
+    assert not Client().login(username="nina", password=one_time)
+    assert sign_in(Client(), "nina", NEW_PASSWORD)["Location"] == "/console/"
+
+
+@pytest.mark.parametrize(
+    "first, second, message",
+    [
+        (NEW_PASSWORD, "something else entirely", "two password fields"),
+        ("abc", None, "too short"),
+        ("password123", None, "too common"),
+        (None, None, "not the one you were given"),
+    ],
+)
+def test_a_poor_choice_is_refused_and_signs_nobody_in(newcomer, first, second, message):
+    user, one_time = newcomer
+    client = Client()
+    sign_in(client, "nina", one_time)
+
+    response = choose(client, first or one_time, second)
+
+    assert response.status_code == 200 and message in response.content.decode()
+    assert "_auth_user_id" not in client.session and password_change_required(user=user)
+
+
+def test_the_choice_must_follow_a_sign_in_with_the_one_time_password(newcomer):
+    user, _ = newcomer
+    response = choose(Client(), NEW_PASSWORD)
+    assert response.status_code == 302 and response["Location"] == LOGIN
+    assert password_change_required(user=user)
+
+
+def test_the_choice_expires_ten_minutes_after_the_sign_in(newcomer, monkeypatch):
+    user, one_time = newcomer
+    client = Client()
+    sign_in(client, "nina", one_time)
+    later = time.time() + 601
+    monkeypatch.setattr(time, "time", lambda: later)
+
+    response = choose(client, NEW_PASSWORD)
+
+    assert response["Location"] == LOGIN and password_change_required(user=user)
+    assert "_auth_user_id" not in client.session
+
+
+def test_a_wrong_password_never_reaches_the_choice(newcomer):
+    client = Client()
+    sign_in(client, "nina", "not the one-time password")
+    assert choose(client, NEW_PASSWORD)["Location"] == LOGIN

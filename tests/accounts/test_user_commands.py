@@ -39,7 +39,10 @@ def test_create_user_prints_a_one_time_password_that_signs_in_at_the_console(ten
     assert roles_of("ada") == {"acme": "manager", "globex": "viewer"}
     client = Client()
     response = client.post("/console/login/", {"username": "ada", "password": password.group(1)})
-    assert response.status_code == 302 and client.get("/console/acme/").status_code == 200
+    assert response["Location"] == "/console/login/new-password"  # one-time: ada chooses her own first
+    new = {"new_password1": "ada's very own phrase", "new_password2": "ada's very own phrase"}
+    assert client.post("/console/login/new-password", new).status_code == 302
+    assert client.get("/console/acme/").status_code == 200
 
 
 def test_create_user_takes_the_password_from_standard_input(tenant, monkeypatch):
@@ -54,7 +57,9 @@ def test_create_user_takes_the_password_from_standard_input(tenant, monkeypatch)
     )
 
     assert "password" not in output.lower()
-    assert Client().login(username="ada", password="correct horse battery")
+    client = Client()
+    response = client.post("/console/login/", {"username": "ada", "password": "correct horse battery"})
+    assert response["Location"] == "/console/"  # chosen by its owner: no change asked for
 
 
 def test_create_user_refuses_a_weak_password_from_standard_input(tenant, monkeypatch):

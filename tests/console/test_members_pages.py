@@ -14,7 +14,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.test import Client
 
-from apps.accounts.models import OidcIdentity
+from apps.accounts.models import OidcIdentity, PasswordChangeRequired
 from apps.console.models import AuditEvent
 from apps.tenants.models import Membership, Tenant
 from tests.console.conftest import SIGN_IN
@@ -135,7 +135,8 @@ def test_a_manager_adds_a_new_local_user_who_signs_in_with_the_password_shown_on
     assert roles_of("nina") == {"acme": "manager"}
     assert password not in manager_client.get("/console/acme/members/").content.decode()
     browser = Client()
-    browser.post(SIGN_IN, {"username": "nina", "password": password})
+    assert browser.post(SIGN_IN, {"username": "nina", "password": password})["Location"].endswith("new-password")
+    browser.post(f"{SIGN_IN}new-password", {"new_password1": "nina's own phrase", "new_password2": "nina's own phrase"})
     assert browser.get("/console/acme/members/").status_code == 200
     assert audit_actions(tenant) == [("mia-manager", "member.create", "nina")]
 
@@ -212,6 +213,7 @@ def test_a_manager_resets_a_password_after_confirming(manager_client: Client, co
     new = shown_password(response)
     assert not Client().login(username="cole", password=PASSWORD)
     assert Client().login(username="cole", password=new)
+    assert PasswordChangeRequired.objects.filter(user=colleague).exists()  # cole chooses his own at sign-in
     assert audit_actions(tenant) == [("mia-manager", "member.password_reset", "cole")]
 
 
