@@ -12,6 +12,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.test import Client
 
+from apps.accounts import oidc
 from apps.accounts.oidc import ConsoleRoles
 from apps.accounts.users import local_user_create, password_change_required
 from apps.tenants.models import Membership, Tenant
@@ -241,3 +242,17 @@ def test_a_wrong_password_never_reaches_the_choice(newcomer):
     client = Client()
     sign_in(client, "nina", "not the one-time password")
     assert choose(client, NEW_PASSWORD)["Location"] == LOGIN
+
+
+def test_a_password_session_signs_out_without_a_trip_to_the_provider(settings, monkeypatch, member):
+    # The sign-out button posts to the provider's logout when one is configured; a local session has none to end.
+    settings.OIDC_ENABLED, settings.OIDC_RP_CLIENT_ID = True, "console"
+    monkeypatch.setattr(oidc, "discovery", lambda: {"end_session_endpoint": "https://id.example.com/session/end"})
+    client = Client()
+    sign_in(client, "ada", PASSWORD)
+    assert 'action="/oidc/logout/"' in client.get("/console/acme/").content.decode()
+
+    response = client.post("/oidc/logout/")
+
+    assert response.status_code == 302 and response["Location"] == "/"
+    assert client.get("/console/").status_code == 302
