@@ -269,3 +269,13 @@ def test_the_members_pages_have_no_inline_script_or_style(manager_client: Client
 def test_the_audit_trail_names_the_member_actions(manager_client: Client, colleague):
     manager_client.post(f"/console/acme/members/{colleague.pk}/role", {"role": "manager"})
     assert "Changed a member&#x27;s role" in manager_client.get("/console/acme/audit/").content.decode()
+
+
+def test_with_local_sign_in_off_no_local_user_is_added(settings, manager_client: Client):
+    settings.OIDC_ENABLED, settings.CONSOLE_LOCAL_LOGIN = True, False
+    assert "Add a member" not in manager_client.get("/console/acme/members/").content.decode()
+
+    response = manager_client.post("/console/acme/members/add", {"kind": "new", "username": "nina", "role": "viewer"})
+
+    assert response.status_code == 400 and "Local sign-in is off" in response.content.decode()
+    assert not get_user_model().objects.filter(username="nina").exists()

@@ -4,6 +4,7 @@ Members whose roles come from the company's provider are listed read-only."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -35,6 +36,8 @@ def member_list(request: HttpRequest, tenant: str) -> HttpResponse:
 def member_add(request: HttpRequest, tenant: str) -> HttpResponse:
     access = tenant_access(request.user, tenant, act=True)
     form = MemberAddForm(request.POST)
+    if not settings.CONSOLE_LOCAL_LOGIN:
+        form.add_error(None, "Local sign-in is off: people sign in at the company's provider, which gives their roles.")
     if not form.is_valid():
         return _list_page(request, access, form, status=400)
     data = form.cleaned_data
