@@ -88,14 +88,16 @@ def server(transactional_db: Any) -> Iterator[str]:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
-    worker = WorkerProcess(JOB_WAIT_SECONDS=env["JOB_WAIT_SECONDS"])
     base = f"http://127.0.0.1:{port}"
     try:
-        wait_for(lambda: _answers(base), timeout=60, what="the web server")
-        worker.wait_ready()
-        yield base
+        worker = WorkerProcess(JOB_WAIT_SECONDS=env["JOB_WAIT_SECONDS"])
+        try:
+            wait_for(lambda: _answers(base), timeout=60, what="the web server")
+            worker.wait_ready()
+            yield base
+        finally:
+            worker.stop()
     finally:
-        worker.stop()
         process.terminate()
         process.communicate(timeout=20)
 
