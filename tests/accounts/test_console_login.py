@@ -256,3 +256,11 @@ def test_a_password_session_signs_out_without_a_trip_to_the_provider(settings, m
 
     assert response.status_code == 302 and response["Location"] == "/"
     assert client.get("/console/").status_code == 302
+
+
+@pytest.mark.django_db
+def test_a_sign_in_the_provider_refused_comes_back_to_the_sign_in_page(settings, monkeypatch):
+    settings.OIDC_ENABLED = True
+    monkeypatch.setattr(oidc, "discovery", dict)
+    response = Client().get("/oidc/callback/", {"error": "access_denied"})
+    assert response.status_code == 302 and response["Location"] == LOGIN
