@@ -264,3 +264,9 @@ def test_a_sign_in_the_provider_refused_comes_back_to_the_sign_in_page(settings,
     monkeypatch.setattr(oidc, "discovery", dict)
     response = Client().get("/oidc/callback/", {"error": "access_denied"})
     assert response.status_code == 302 and response["Location"] == LOGIN
+
+
+@pytest.mark.django_db
+def test_the_admins_sign_in_page_points_console_users_to_theirs():
+    page = Client().get("/admin/login/").content.decode()
+    assert 'href="/console/login/"' in page
