@@ -59,3 +59,14 @@ class OidcIdentity(models.Model):
 
     def __str__(self) -> str:
         return f"{self.subject} at {self.issuer}"
+
+
+class PasswordChangeRequired(models.Model):
+    """A local user whose password was made for them (create_user, the members page) and was shown to someone
+    else: at their next sign-in they choose their own before they get a session."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    since = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.user} must choose a new password"

@@ -223,14 +223,13 @@ class ConsoleOidcCallback(_DiscoveringSettings, OIDCAuthenticationCallbackView):
 
 
 def provider_logout_url(request: HttpRequest) -> str:
-    """Where logging out of the console sends the browser: the provider's end-session endpoint when it has
-    one (so the provider's session ends too), else the console's own page."""
+    """Where logging out of the console sends the browser: the provider's end-session endpoint when the user
+    signed in there and it has one (so the provider's session ends too), else the console's own page."""
     home = request.build_absolute_uri(settings.LOGOUT_REDIRECT_URL)
-    endpoint = oidc_setting("OIDC_OP_END_SESSION_ENDPOINT", None)
+    id_token = request.session.get("oidc_id_token")
+    # A session opened with a local password has no provider session to end.
+    endpoint = oidc_setting("OIDC_OP_END_SESSION_ENDPOINT", None) if id_token else None
     if not endpoint:
         return str(settings.LOGOUT_REDIRECT_URL)
-    query = {"post_logout_redirect_uri": home, "client_id": settings.OIDC_RP_CLIENT_ID}
-    id_token = request.session.get("oidc_id_token")
-    if id_token:
-        query["id_token_hint"] = id_token
+    query = {"post_logout_redirect_uri": home, "client_id": settings.OIDC_RP_CLIENT_ID, "id_token_hint": id_token}
     return f"{endpoint}?{urlencode(query)}"

@@ -20,6 +20,11 @@ class AuditEvent(models.Model):
         RESOURCE_DELETE = "resource.delete", "Deleted an agent, tool, MCP server or token"
         CLIENT_CREATE = "client.create", "Created an API client"
         CLIENT_REVOKE = "client.revoke", "Revoked an API client"
+        MEMBER_CREATE = "member.create", "Created a local user as a member"
+        MEMBER_ADD = "member.add", "Added a member"
+        MEMBER_ROLE = "member.role", "Changed a member's role"
+        MEMBER_PASSWORD_RESET = "member.password_reset", "Reset a member's password"
+        MEMBER_REMOVE = "member.remove", "Removed a member"
 
     at = models.DateTimeField(default=now_ms)
     # Kept when the user is deleted: the trail must outlive the people in it.

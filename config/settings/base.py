@@ -184,9 +184,11 @@ AUTHENTICATION_BACKENDS = [
     *(["apps.accounts.oidc.ConsoleOidcBackend"] if OIDC_ENABLED else []),
     *(["django.contrib.auth.backends.ModelBackend"] if CONSOLE_LOCAL_LOGIN else []),
 ]
-LOGIN_URL = "/admin/login/"
+LOGIN_URL = "/console/login/"
 LOGIN_REDIRECT_URL = "/console/"
 LOGOUT_REDIRECT_URL = "/"
+# A sign-in refused at the provider (or by the checks on its answer) comes back to the sign-in page.
+LOGIN_REDIRECT_URL_FAILURE = LOGIN_URL
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_AGE = env_int("CONSOLE_SESSION_SECONDS", 8 * 3600, minimum=300)

@@ -166,4 +166,4 @@ def test_a_deactivated_user_loses_a_session_opened_at_the_provider(settings, ten
     get_user_model().objects.filter(pk=user.pk).update(is_active=False)
 
     response = browser.get("/console/acme/")
-    assert response.status_code == 302 and response["Location"].startswith("/admin/login/")
+    assert response.status_code == 302 and response["Location"].startswith("/console/login/")

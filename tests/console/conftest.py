@@ -15,7 +15,7 @@ from django.test import Client
 
 from apps.tenants.models import Membership, Tenant
 
-SIGN_IN = "/admin/login/"
+SIGN_IN = "/console/login/"
 PERSONAS = ("manager", "viewer", "outsider", "platform_admin")
 
 

@@ -92,7 +92,7 @@ def test_anonymous_visitors_are_sent_to_sign_in_from_every_page(path: str, world
     response = anonymous_client.get(page(path, world.client_id))
 
     assert response.status_code == 302
-    assert response["Location"].startswith("/admin/login/?next=/console/acme/")
+    assert response["Location"].startswith("/console/login/?next=/console/acme/")
 
 
 @pytest.mark.parametrize("path", ACTIONS)
@@ -102,7 +102,7 @@ def test_anonymous_posts_change_nothing_and_are_sent_to_sign_in(path: str, world
     response = anonymous_client.post(page(path, world.client_id), {"agent_ids": ["a1"], "force": "on"})
 
     assert response.status_code == 302
-    assert response["Location"].startswith("/admin/login/")
+    assert response["Location"].startswith("/console/login/")
     assert snapshot() == before
 
 
