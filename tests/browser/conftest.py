@@ -93,10 +93,10 @@ def signed_in(page: Page, user: AbstractBaseUser, password: str = PASSWORD) -> P
     """Signs `user` in through the sign-in form, as a person would: the console sends an anonymous visitor there
     and brings them back to /console/ (which opens the tenant of a member of one tenant)."""
     page.goto("/console/")
-    expect(page).to_have_url(re.compile(r"/admin/login/\?next=/console/$"))
+    expect(page).to_have_url(re.compile(r"/console/login/\?next=/console/$"))
     page.locator("#id_username").fill(user.get_username())
     page.locator("#id_password").fill(password)
-    page.get_by_role("button", name="Log in").click()
+    page.get_by_role("button", name="Sign in").click()
     expect(page).to_have_url(re.compile(r"^[^?]*/console/"))  # not the sign-in page, whose ?next= names it
     expect(page.get_by_role("button", name="Sign out")).to_be_visible()
     return page

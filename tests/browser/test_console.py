@@ -303,7 +303,7 @@ def test_a_manager_signs_in_at_the_provider_and_out_again(
 
     expect(page).to_have_url(f"{live_server.url}/")
     page.goto("/console/")
-    expect(page).to_have_url(re.compile(r"/admin/login/\?next=/console/$"))
+    expect(page).to_have_url(re.compile(r"/console/login/\?next=/console/$"))
     page.locator("#oidc-sign-in").click()
     expect(page.get_by_label("Login")).to_be_visible()  # the provider asks again: its session is over
 
