@@ -138,6 +138,10 @@ def _remove_the_test_broker() -> Iterator[None]:
 @pytest.fixture(autouse=True)
 def _empty_cache() -> None:
     """Every test starts with no rate-limit counters (nor anything else cached) left by another."""
+    empty_cache()
+
+
+def empty_cache() -> None:
     if settings.REDIS_URL:
         # Only this run's keys: the broker's queues live in the same Redis database.
         client = redis.Redis.from_url(settings.REDIS_URL)

@@ -132,7 +132,8 @@ def _too_many(limited: Limited) -> JsonResponse:
 
 
 def _with_api_error_fields(response: HttpResponse) -> HttpResponse:
-    """The toolkit's errors carry only `error`: add the API's fields, so every error of the endpoint has both."""
+    """The toolkit's errors may carry only `error`: add a description and the API's fields, so that every error of the
+    endpoint has the same shape."""
     if response.status_code < 400 or not response.get("Content-Type", "").startswith("application/json"):
         return response
     body = json.loads(response.content)
@@ -140,5 +141,6 @@ def _with_api_error_fields(response: HttpResponse) -> HttpResponse:
         return response
     error = str(body["error"])
     description = str(body.get("error_description") or _MESSAGES.get(error, "The token request is not valid."))
-    response.content = json.dumps({**body, **error_body(response.status_code, description)}).encode()
+    body |= {"error_description": description, **error_body(response.status_code, description)}
+    response.content = json.dumps(body).encode()
     return response
