@@ -227,6 +227,13 @@ OAUTH2_PROVIDER = {
     "CLIENT_SECRET_HASHER": "client_hmac_sha256",
     # The token column stays empty: only the SHA-256 of each access token (token_checksum) is stored.
     "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,
+    # The rest of the toolkit's RFC 9700 (OAuth security best practice) switches: none of these flows is served
+    # (only client credentials are), and should one ever be, it starts out compliant.
+    "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,
+    "COMPLIANT_BCP_RFC9700_ACCESS_TOKEN_TRANSPORT": True,
+    "COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS": True,
 }
 # The HMAC key of stored client secrets. Changing it invalidates every client secret.
 API_CLIENT_SECRET_PEPPER = env_str("API_CLIENT_SECRET_PEPPER", "")

@@ -9,6 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.apps import apps as django_apps
+from django.core import checks
 from django.test import Client
 from django.utils import timezone
 from oauth2_provider.models import get_access_token_model
@@ -86,3 +87,9 @@ def test_the_migration_hashes_tokens_stored_in_clear_and_they_keep_working(
     assert row.token == ""
     assert row.token_checksum == hashlib.sha256(raw.encode()).hexdigest()
     assert _jobs(raw).status_code == 200
+
+
+def test_the_deploy_checks_find_no_oauth_security_practice_left_out() -> None:
+    messages = checks.run_checks(include_deployment_checks=True, tags=[checks.Tags.security])
+
+    assert [m.id for m in messages if str(m.id).startswith("oauth2_provider.")] == []
