@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
+from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django_ratelimit.core import get_usage
@@ -54,7 +55,11 @@ def _digest(value: str) -> str:
 def sign_in_locked_out(request: HttpRequest, original_response: Any = None, credentials: Any = None) -> HttpResponse:
     """django-axes' lockout answer: a page that says what happened and when to try again, 429 with Retry-After."""
     seconds = settings.SIGN_IN_LOCKOUT_SECONDS
-    context = {"failure_limit": settings.SIGN_IN_FAILURE_LIMIT, "retry_minutes": math.ceil(seconds / 60)}
+    context = {
+        **admin.site.each_context(request),  # the page looks like the sign-in page it replaces
+        "failure_limit": settings.SIGN_IN_FAILURE_LIMIT,
+        "retry_minutes": math.ceil(seconds / 60),
+    }
     response = render(request, "accounts/sign_in_locked.html", context, status=429)
     response["Retry-After"] = str(seconds)
     return response

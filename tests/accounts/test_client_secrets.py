@@ -3,6 +3,7 @@ and revocation that deletes the client's tokens."""
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Callable, Iterator
 from typing import Any
 from unittest import mock
@@ -99,6 +100,21 @@ def test_an_unknown_client_id_costs_the_same_verification_as_a_wrong_secret(
     assert response.status_code == 401
     assert response.json()["error"] == "invalid_client"
     assert hmac_count.call_count == 1
+
+
+def test_with_http_basic_an_unknown_client_id_costs_what_a_wrong_secret_costs(
+    issued: IssuedClient, hmac_count: mock.MagicMock
+) -> None:
+    def basic(client_id: str) -> Any:
+        credentials = base64.b64encode(f"{client_id}:wrong".encode()).decode()
+        return Client().post(TOKEN_URL, {"grant_type": "client_credentials"}, HTTP_AUTHORIZATION=f"Basic {credentials}")
+
+    assert basic(issued.client.client_id).status_code == 401
+    wrong_secret = hmac_count.call_count
+    hmac_count.reset_mock()
+    assert basic("no-such-client").status_code == 401
+
+    assert hmac_count.call_count == wrong_secret >= 1
 
 
 def test_a_revoked_client_costs_the_same_verification_as_a_wrong_secret(
