@@ -3,9 +3,9 @@ from typing import Any
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
-from oauth2_provider.views import TokenView
 from rest_framework.permissions import AllowAny
 
+from apps.accounts.token_endpoint import ClientCredentialsTokenView
 from apps.core.views import home
 
 # The API description is public: a stale Authorization header a browser or tool sends along must not hide it.
@@ -13,7 +13,7 @@ PUBLIC: dict[str, Any] = {"authentication_classes": [], "permission_classes": [A
 
 urlpatterns = [
     path("", home, name="home"),
-    path("oauth/token", TokenView.as_view(), name="oauth-token"),
+    path("oauth/token", ClientCredentialsTokenView.as_view(), name="oauth-token"),
     path("api/schema", SpectacularAPIView.as_view(**PUBLIC), name="openapi-schema"),
     path("api/docs", SpectacularSwaggerView.as_view(url_name="openapi-schema", **PUBLIC), name="openapi-docs"),
     path("api/redoc", SpectacularRedocView.as_view(url_name="openapi-schema", **PUBLIC), name="openapi-redoc"),

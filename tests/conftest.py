@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import secrets
@@ -11,6 +12,9 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+import redis
+from django.conf import settings
+from django.core.cache import cache
 from django.test import Client
 from django.utils import timezone
 from hypothesis import settings as hypothesis_settings
@@ -64,14 +68,15 @@ def issue_client(db: Any) -> Callable[..., IssuedClient]:
 
 @pytest.fixture
 def make_token(issue_client: Callable[..., IssuedClient]) -> Callable[..., str]:
-    """An access token as the token endpoint would store it, without the round trip."""
+    """An access token as the token endpoint stores it (only its SHA-256), without the round trip."""
 
     def make(tenant: Tenant, *scopes: str, expires_in: int = 3600, client: ApiClient | None = None) -> str:
         client = client or issue_client(tenant, *(scopes or (READ, MANAGE))).client
         raw = secrets.token_urlsafe(24)
         get_access_token_model().objects.create(
             application=client,
-            token=raw,
+            token="",
+            token_checksum=hashlib.sha256(raw.encode()).hexdigest(),
             expires=timezone.now() + timedelta(seconds=expires_in),
             scope=" ".join([*(scopes or (READ, MANAGE)), f"tenant={tenant.name}"]),
         )
@@ -125,3 +130,23 @@ def _remove_the_test_broker() -> Iterator[None]:
     folder = os.environ.get("TEST_BROKER_DIR", "")
     if "test-broker-" in folder:
         shutil.rmtree(folder, ignore_errors=True)
+    location = str(settings.CACHES["default"]["LOCATION"])
+    if "test-cache-" in location:
+        shutil.rmtree(location, ignore_errors=True)
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache() -> None:
+    """Every test starts with no rate-limit counters (nor anything else cached) left by another."""
+    empty_cache()
+
+
+def empty_cache() -> None:
+    if settings.REDIS_URL:
+        # Only this run's keys: the broker's queues live in the same Redis database.
+        client = redis.Redis.from_url(settings.REDIS_URL)
+        keys = list(client.scan_iter(f"{settings.CACHES['default']['KEY_PREFIX']}:*"))
+        if keys:
+            client.delete(*keys)
+    else:
+        cache.clear()

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.contrib.auth.hashers import check_password, identify_hasher, make_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.crypto import constant_time_compare
 from oauth2_provider.generators import generate_client_secret
 from oauth2_provider.models import get_access_token_model
+from oauth2_provider.settings import oauth2_settings
 
+from apps.accounts.hashers import ClientSecretHasher
 from apps.accounts.models import ApiClient, Scope
 from apps.tenants.models import Tenant
 
@@ -45,3 +49,28 @@ def api_client_revoke(*, client: ApiClient) -> None:
     client.revoked_at = timezone.now()
     client.save(update_fields=["revoked_at"])
     get_access_token_model().objects.filter(application=client).delete()
+
+
+def api_client_secret_check(*, secret: str, stored: str) -> bool:
+    """Whether `secret` is the client secret that `stored` was made from, in constant time.
+
+    Secrets stored another way (PBKDF2, from before the keyed hash; or in clear) still verify, and are stored again
+    under the keyed hash on their first successful use, so their slow verification goes away with it.
+    """
+    try:
+        hasher = identify_hasher(stored)
+    except ValueError:
+        matches = constant_time_compare(secret, stored)
+    else:
+        if hasher.algorithm == ClientSecretHasher.algorithm:
+            return hasher.verify(secret, stored)
+        matches = check_password(secret, stored)
+    if matches:
+        _rehash_client_secret(secret=secret, stored=stored)
+    return matches
+
+
+def _rehash_client_secret(*, secret: str, stored: str) -> None:
+    # Keyed on the old value: of two requests re-hashing at once, the second finds nothing left to change.
+    rehashed = make_password(secret, hasher=oauth2_settings.CLIENT_SECRET_HASHER)
+    ApiClient.objects.filter(client_secret=stored).update(client_secret=rehashed)

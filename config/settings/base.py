@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
+from django.conf import global_settings
 from django.core.exceptions import ImproperlyConfigured
 
 from config.env import env_bool, env_database, env_float, env_int, env_list, env_redis_url, env_str
@@ -42,6 +45,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "oauth2_provider",
     "mozilla_django_oidc",
+    "axes",
     "apps.core",
     "apps.tenants",
     "apps.accounts",
@@ -59,6 +63,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it turns a refused sign-in into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -93,6 +99,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
     DATABASES["default"]["CONN_MAX_AGE"] = 0
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Users' passwords keep Django's default (PBKDF2); API client secrets use the keyed hash (CLIENT_SECRET_HASHER below),
+# which must be listed here for Django to find it.
+PASSWORD_HASHERS = [*global_settings.PASSWORD_HASHERS, "apps.accounts.hashers.ClientSecretHasher"]
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -181,6 +191,8 @@ CONSOLE_LOCAL_LOGIN = env_bool("CONSOLE_LOCAL_LOGIN", True)
 if not (OIDC_ENABLED or CONSOLE_LOCAL_LOGIN):
     raise ImproperlyConfigured("CONSOLE_LOCAL_LOGIN=false needs OIDC_ISSUER: nobody could sign in")
 AUTHENTICATION_BACKENDS = [
+    # First: refuses any sign-in, local or at the provider, from a user or address that is locked out.
+    "axes.backends.AxesStandaloneBackend",
     *(["apps.accounts.oidc.ConsoleOidcBackend"] if OIDC_ENABLED else []),
     *(["django.contrib.auth.backends.ModelBackend"] if CONSOLE_LOCAL_LOGIN else []),
 ]
@@ -213,7 +225,20 @@ OAUTH2_PROVIDER = {
     "ALLOWED_REDIRECT_URI_SCHEMES": ["https"],
     "REFRESH_TOKEN_REUSE_PROTECTION": True,
     "PKCE_REQUIRED": True,
+    # Client secrets are 128 random characters: a keyed fast hash (apps/accounts/hashers.py), not a password hash.
+    "CLIENT_SECRET_HASHER": "client_hmac_sha256",
+    # The token column stays empty: only the SHA-256 of each access token (token_checksum) is stored.
+    "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,
+    # The rest of the toolkit's RFC 9700 (OAuth security best practice) switches: none of these flows is served
+    # (only client credentials are), and should one ever be, it starts out compliant.
+    "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,
+    "COMPLIANT_BCP_RFC9700_ACCESS_TOKEN_TRANSPORT": True,
+    "COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS": True,
 }
+# The HMAC key of stored client secrets. Changing it invalidates every client secret.
+API_CLIENT_SECRET_PEPPER = env_str("API_CLIENT_SECRET_PEPPER", "")
 
 # --- Celery ------------------------------------------------------------------------------------------------------
 REDIS_URL = env_redis_url("REDIS_URL")
@@ -268,6 +293,54 @@ CELERY_BEAT_SCHEDULE = {
     "jobs-sweep": {"task": "apps.jobs.tasks.jobs_sweep", "schedule": float(JOB_SWEEP_INTERVAL_SECONDS)},
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+
+# --- Shared cache and rate limits ------------------------------------------------------------------------------
+# The token endpoint's rate-limit counters must be seen by every web process: Redis when there is one, otherwise files
+# under var/ (one machine). File-cache increments are not atomic, so under heavy concurrency a few requests may go
+# uncounted; production sets REDIS_URL.
+CACHES: dict[str, dict[str, object]]
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "aic",
+        }
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(VAR_DIR / "cache"),
+            "OPTIONS": {"MAX_ENTRIES": 10_000},
+        }
+    }
+
+
+def _env_rate(name: str, default: str) -> str:
+    value = env_str(name, default).strip()
+    if not re.fullmatch(r"[1-9][0-9]*/([1-9][0-9]*)?[smhd]", value):
+        raise ImproperlyConfigured(f"{name}={value!r} is not a rate: use requests/period, such as 30/m or 100/10m")
+    return value
+
+
+# POST /oauth/token: requests per client id and per address (`N/s`, `N/m`, `N/h`, `N/d`, or `N/10m`); over either,
+# 429 with Retry-After.
+OAUTH_TOKEN_RATE_PER_CLIENT = _env_rate("OAUTH_TOKEN_RATE_PER_CLIENT", "30/m")
+OAUTH_TOKEN_RATE_PER_ADDRESS = _env_rate("OAUTH_TOKEN_RATE_PER_ADDRESS", "120/m")
+RATELIMIT_USE_CACHE = "default"
+# Console and admin sign-in (django-axes, at the authentication level, so every sign-in form is covered): after this
+# many failures for one user name, or from one address, sign-in is refused (429) until the lockout has passed.
+SIGN_IN_FAILURE_LIMIT = env_int("SIGN_IN_FAILURE_LIMIT", 5, minimum=1)
+SIGN_IN_LOCKOUT_SECONDS = env_int("SIGN_IN_LOCKOUT_SECONDS", 900, minimum=1)
+# Failures are counted in the database (axes' default handler): shared by every process on any machine, counted
+# atomically, and listed in the admin (Axes > Access attempts), where a lockout can also be lifted.
+AXES_FAILURE_LIMIT = SIGN_IN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = timedelta(seconds=SIGN_IN_LOCKOUT_SECONDS)
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "apps.accounts.throttling.sign_in_locked_out"
+AXES_CLIENT_IP_CALLABLE = "apps.accounts.throttling.client_address"
 
 # --- Agents: token encryption and export signing ------------------------------------------------------------
 # Fernet keys, comma-separated: the first encrypts, all decrypt, so keys can be rotated. Unset: one derived from

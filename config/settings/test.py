@@ -6,7 +6,16 @@ from pathlib import Path
 
 from config.settings.base import *  # noqa: F403
 
-PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.MD5PasswordHasher",
+    "apps.accounts.hashers.ClientSecretHasher",
+    # Client secrets stored before the keyed hash existed must still verify.
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+API_CLIENT_SECRET_PEPPER = "test-pepper-not-secret-0123456789abcdef"  # noqa: S105  # tests only
+# Django's test Client.login() authenticates without a request, which django-axes refuses; the tests of the sign-in
+# limits switch it on (tests/accounts/test_sign_in_limits.py).
+AXES_ENABLED = False
 LOGGING["root"]["level"] = "WARNING"  # type: ignore[index]  # noqa: F405
 
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
@@ -26,3 +35,10 @@ if not REDIS_URL:  # noqa: F405
         "processed_folder": str(_TEST_BROKER / "processed"),
         "control_folder": str(_TEST_BROKER / "control"),
     }
+
+# Rate-limit counters and the rest of the cache: a namespace of this run's own (tests/conftest.py empties it before
+# every test), so neither a console running on the same checkout nor another run meets them.
+if REDIS_URL:  # noqa: F405
+    CACHES["default"]["KEY_PREFIX"] = f"aic-test-{os.getpid()}"  # noqa: F405
+else:
+    CACHES["default"]["LOCATION"] = str(VAR_DIR / f"test-cache-{os.getpid()}")  # noqa: F405

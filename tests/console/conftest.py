@@ -10,19 +10,12 @@ from typing import Any
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
-from django.core.cache import cache
 from django.test import Client
 
 from apps.tenants.models import Membership, Tenant
 
 SIGN_IN = "/console/login/"
 PERSONAS = ("manager", "viewer", "outsider", "platform_admin")
-
-
-@pytest.fixture(autouse=True)
-def _fresh_cache() -> None:
-    """Pages may share results for a few seconds through the cache; a test never sees another test's."""
-    cache.clear()
 
 
 @pytest.fixture

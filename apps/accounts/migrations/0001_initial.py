@@ -11,6 +11,10 @@ class Migration(migrations.Migration):
 
     initial = True
 
+    # The toolkit's token models point at this swapped-in application model: it must exist first (as the toolkit's
+    # documentation asks of a swapped application model).
+    run_before = [('oauth2_provider', '0001_initial')]
+
     dependencies = [
         ('tenants', '0001_initial'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
