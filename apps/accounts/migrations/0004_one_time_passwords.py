@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0002_console_users'),
+        ('accounts', '0003_hash_stored_access_tokens'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
