@@ -3,6 +3,7 @@ after too many failures, 429 with Retry-After and a page that says what happened
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -12,9 +13,15 @@ from django.test import Client, RequestFactory
 
 from tests.test_settings import load_base_settings
 
-SIGN_IN = "/admin/login/"
+SIGN_IN_PAGES = ["/console/login/", "/admin/login/"]
 PASSWORD = "correct horse battery staple"
 LIMIT = 3
+
+
+@pytest.fixture(params=SIGN_IN_PAGES)
+def sign_in_page(request: pytest.FixtureRequest) -> str:
+    """Every test runs against both sign-in forms: the console's and the Django admin's."""
+    return str(request.param)
 
 
 @pytest.fixture(autouse=True)
@@ -30,8 +37,16 @@ def users(db: Any) -> None:
         get_user_model().objects.create_user(username=name, password=PASSWORD, is_staff=True)
 
 
-def _sign_in(username: str, password: str, address: str = "192.0.2.1") -> Any:
-    return Client(REMOTE_ADDR=address).post(SIGN_IN, {"username": username, "password": password, "next": "/console/"})
+SignIn = Callable[..., Any]
+
+
+@pytest.fixture
+def sign_in(sign_in_page: str) -> SignIn:
+    def post(username: str, password: str, address: str = "192.0.2.1") -> Any:
+        form = {"username": username, "password": password, "next": "/console/"}
+        return Client(REMOTE_ADDR=address).post(sign_in_page, form)
+
+    return post
 
 
 def _signed_in(response: Any) -> bool:
@@ -47,41 +62,43 @@ def _assert_locked_out(response: Any, settings: Any) -> None:
     assert "sessionid" not in response.cookies
 
 
-def test_a_right_password_signs_in_below_the_limit(users: None) -> None:
+def test_a_right_password_signs_in_below_the_limit(sign_in: SignIn, users: None) -> None:
     for _ in range(LIMIT - 1):
-        assert _sign_in("alice", "wrong").status_code == 200
+        assert sign_in("alice", "wrong").status_code == 200
 
-    assert _signed_in(_sign_in("alice", PASSWORD))
+    assert _signed_in(sign_in("alice", PASSWORD))
 
 
-def test_it_answers_429_with_retry_after_once_a_user_name_is_over_the_failure_limit(users: None, settings: Any) -> None:
+def test_it_answers_429_with_retry_after_once_a_user_name_is_over_the_failure_limit(
+    sign_in: SignIn, users: None, settings: Any
+) -> None:
     for _ in range(LIMIT):
-        _sign_in("alice", "wrong")
+        sign_in("alice", "wrong")
 
-    _assert_locked_out(_sign_in("alice", PASSWORD), settings)
+    _assert_locked_out(sign_in("alice", PASSWORD), settings)
 
 
-def test_a_locked_out_user_name_stays_locked_from_another_address(users: None, settings: Any) -> None:
+def test_a_locked_out_user_name_stays_locked_from_another_address(sign_in: SignIn, users: None, settings: Any) -> None:
     for n in range(LIMIT):
-        _sign_in("alice", "wrong", address=f"192.0.2.{n + 10}")
+        sign_in("alice", "wrong", address=f"192.0.2.{n + 10}")
 
-    _assert_locked_out(_sign_in("alice", PASSWORD, address="198.51.100.7"), settings)
-    assert _signed_in(_sign_in("bob", PASSWORD, address="198.51.100.7"))
+    _assert_locked_out(sign_in("alice", PASSWORD, address="198.51.100.7"), settings)
+    assert _signed_in(sign_in("bob", PASSWORD, address="198.51.100.7"))
 
 
 def test_it_answers_429_once_an_address_is_over_the_failure_limit_whatever_the_user_names(
-    users: None, settings: Any
+    sign_in: SignIn, users: None, settings: Any
 ) -> None:
     for n in range(LIMIT):
-        _sign_in(f"guess{n}", "wrong", address="192.0.2.1")
+        sign_in(f"guess{n}", "wrong", address="192.0.2.1")
 
-    _assert_locked_out(_sign_in("bob", PASSWORD, address="192.0.2.1"), settings)
-    assert _signed_in(_sign_in("bob", PASSWORD, address="198.51.100.7"))
+    _assert_locked_out(sign_in("bob", PASSWORD, address="192.0.2.1"), settings)
+    assert _signed_in(sign_in("bob", PASSWORD, address="198.51.100.7"))
 
 
-def test_the_lockout_holds_at_the_authentication_level_whatever_the_sign_in_form(users: None) -> None:
+def test_the_lockout_holds_at_the_authentication_level_whatever_the_sign_in_form(sign_in: SignIn, users: None) -> None:
     for _ in range(LIMIT):
-        _sign_in("alice", "wrong")
+        sign_in("alice", "wrong")
     # Any view that signs people in (the console's own sign-in page included) authenticates the same way.
     request = RequestFactory().post("/console/login/", REMOTE_ADDR="198.51.100.7")
 
