@@ -18,6 +18,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 migrate: install
+	$(BIN)/python -m config.keys local
 	$(BIN)/python manage.py migrate --noinput
 
 # Web (gunicorn), Celery worker and Celery beat, on SQLite and a file-system broker unless DATABASE_URL and

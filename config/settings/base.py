@@ -2,30 +2,26 @@
 
 from __future__ import annotations
 
-import secrets
+import os
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import env_bool, env_database, env_float, env_int, env_list, env_redis_url, env_str
+from config import keys
+from config.env import env_bool, env_database, env_float, env_int, env_list, env_redis_url, env_str, var_dir
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
-VAR_DIR = Path(env_str("APP_VAR_DIR", str(BASE_DIR / "var")))
+VAR_DIR = var_dir()
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 
-
-def _local_secret_key() -> str:
-    # Without DJANGO_SECRET_KEY a random key is made once and kept under var/, so a local console keeps its
-    # sessions across restarts and no well-known key ever signs anything.
-    path = VAR_DIR / "secret_key"
-    if not path.exists():
-        path.write_text(secrets.token_urlsafe(50))
-        path.chmod(0o600)
-    return path.read_text().strip()
-
-
-SECRET_KEY = env_str("DJANGO_SECRET_KEY", "") or _local_secret_key()
 DEBUG = env_bool("DJANGO_DEBUG", False)
+# The four keys are set explicitly, never derived from one another; with DEBUG off a missing, short, low-entropy or
+# well-known one stops every process (web, worker, beat, manage.py) here, saying how to make a good one. A local
+# console (make run) reads generated ones from var/local.env through the loader (config/env.py).
+_KEY_PROBLEMS = keys.problems(os.environ, production=not DEBUG)
+if _KEY_PROBLEMS:
+    raise ImproperlyConfigured("\n".join(_KEY_PROBLEMS))
+SECRET_KEY = env_str(keys.SECRET_KEY, "").strip()
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
 
@@ -267,12 +263,13 @@ CELERY_BEAT_SCHEDULE = {
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
-# --- Agents: token encryption and export signing ------------------------------------------------------------
-# Fernet keys, comma-separated: the first encrypts, all decrypt, so keys can be rotated. Unset: one derived from
-# the secret key (changing DJANGO_SECRET_KEY then makes stored token values unreadable).
-TOKEN_ENCRYPTION_KEYS = env_list("TOKEN_ENCRYPTION_KEYS", [])
+# --- Keys: token encryption, export signing, API client secrets (checked above, with SECRET_KEY) --------------------
+# Fernet keys, comma-separated: the first encrypts, all decrypt, so keys can be rotated.
+TOKEN_ENCRYPTION_KEYS = env_list(keys.TOKEN_ENCRYPTION_KEYS, [])
 # The HMAC key of export checksums. Installations that exchange bundles must share it.
-EXPORT_SIGNING_KEY = env_str("EXPORT_SIGNING_KEY", "") or f"export-signing:{SECRET_KEY}"
+EXPORT_SIGNING_KEY = env_str(keys.EXPORT_SIGNING_KEY, "").strip()
+# The HMAC key under which API client secrets are stored.
+API_CLIENT_SECRET_PEPPER = env_str(keys.API_CLIENT_SECRET_PEPPER, "").strip()
 EXPORT_MAX_AGENTS = 100
 
 LOGGING = {

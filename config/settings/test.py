@@ -4,7 +4,14 @@ files, so that a console running on the same checkout (`make run`) never meets t
 import os
 from pathlib import Path
 
-from config.settings.base import *  # noqa: F403
+from config import keys
+
+# The suite starts with no configuration: keys made for this run, set in the environment so that the worker and
+# manage.py processes the tests start read the same ones. Keys already set (.env, var/local.env) are kept.
+for _name, _value in keys.fresh_keys().items():
+    os.environ.setdefault(_name, _value)
+
+from config.settings.base import *  # noqa: E402, F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 LOGGING["root"]["level"] = "WARNING"  # type: ignore[index]  # noqa: F405
