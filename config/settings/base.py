@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 from config import keys
@@ -36,6 +37,8 @@ INSTALLED_APPS = [
     "rest_framework",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "csp",
     "oauth2_provider",
     "mozilla_django_oidc",
     "apps.core",
@@ -48,6 +51,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Early, so that responses made by the middleware below it (errors, redirects) carry the policy too.
+    "csp.middleware.CSPMiddleware",
+    "apps.accounts.middleware.ProviderFormAction",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -137,6 +143,10 @@ SPECTACULAR_SETTINGS = {
         "apps.core.openapi.add_components",
     ],
     "SECURITY": [{"OAuth2": ["ai.agent_read"]}],
+    # Swagger UI and Redoc served from the drf-spectacular-sidecar package, never from a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # --- Console sign-in -----------------------------------------------------------------------------------------
@@ -195,6 +205,25 @@ SECURE_HSTS_SECONDS = 31_536_000 if HTTPS else 0
 SECURE_SSL_REDIRECT = HTTPS
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+
+
+# Content-Security-Policy (django-csp) on every response: pages load scripts, styles, images and data from this origin
+# only, and run no inline code (the console's scripts are static files). With provider sign-in on, the provider's
+# origin joins form-action on console pages (apps/accounts/middleware.py): signing out ends there.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "frame-ancestors": [NONE],
+        "form-action": [SELF],
+    },
+}
 
 # --- OAuth2 client credentials (django-oauth-toolkit) ---------------------------------------------------------
 OAUTH2_PROVIDER_APPLICATION_MODEL = "accounts.ApiClient"
