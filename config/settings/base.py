@@ -236,6 +236,14 @@ OAUTH2_PROVIDER = {
     "ALLOWED_REDIRECT_URI_SCHEMES": ["https"],
     "REFRESH_TOKEN_REUSE_PROTECTION": True,
     "PKCE_REQUIRED": True,
+    # RFC 9700 (OAuth 2.0 Security BCP): no implicit or password grant, no "plain" PKCE, no access token in a query
+    # string, `iss` in authorization responses. None of them is used by client credentials, so nothing changes for
+    # API clients; `manage.py check --deploy` stops warning about them.
+    "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,
+    "COMPLIANT_BCP_RFC9700_ACCESS_TOKEN_TRANSPORT": True,
+    "COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS": True,
 }
 
 # --- Celery ------------------------------------------------------------------------------------------------------
