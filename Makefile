@@ -9,6 +9,7 @@ STAMP := $(VENV)/.installed-stamp
 .PHONY: install run test lint format bench migrate clean chromium
 
 install: $(STAMP)
+	@$(BIN)/python -m config.keys local
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is needed (set PYTHON=...)"'
@@ -18,7 +19,6 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 migrate: install
-	$(BIN)/python -m config.keys local
 	$(BIN)/python manage.py migrate --noinput
 
 # Web (gunicorn), Celery worker and Celery beat, on SQLite and a file-system broker unless DATABASE_URL and

@@ -33,3 +33,11 @@ def decrypt_value(encrypted: str) -> str | None:
         return _fernet().decrypt(encrypted.encode()).decode()
     except InvalidToken:
         return None
+
+
+def reencrypt_value(encrypted: str) -> str | None:
+    """The value encrypted again with the first key, or None when no configured key opens it."""
+    try:
+        return _fernet().rotate(encrypted.encode()).decode()
+    except InvalidToken:
+        return None
