@@ -12,6 +12,8 @@ from typing import Any
 import pytest
 import yaml
 
+from tests.entry_points import BIN, bare_environment, run
+
 ROOT = Path(__file__).resolve().parent.parent
 SECRETS = (
     "DJANGO_SECRET_KEY",
@@ -154,3 +156,19 @@ def test_the_image_leaves_out_local_state_secrets_and_client_files(path: str) ->
 )
 def test_the_image_keeps_the_application(path: str) -> None:
     assert not ignored(path)
+
+
+def test_the_image_build_step_collects_the_static_files_with_no_key_configured(tmp_path: Path) -> None:
+    build_step = re.search(
+        r"&& (env \$\(python -m config\.keys new\) python manage\.py collectstatic[^\n]*)",
+        (ROOT / "Dockerfile").read_text(),
+    )
+    assert build_step
+    environment = bare_environment(tmp_path)
+    environment["PATH"] = f"{BIN}:{environment['PATH']}"  # `python` is the image's, here the project's
+
+    result = run(["sh", "-c", build_step.group(1)], environment)
+
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "var" / "static" / "console" / "console.css").exists()
+    assert not (tmp_path / "var" / "local.env").exists()  # the throwaway keys are kept nowhere
