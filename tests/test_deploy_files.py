@@ -172,3 +172,12 @@ def test_the_image_build_step_collects_the_static_files_with_no_key_configured(t
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "var" / "static" / "console" / "console.css").exists()
     assert not (tmp_path / "var" / "local.env").exists()  # the throwaway keys are kept nowhere
+
+
+@pytest.mark.parametrize(
+    "name", ["DJANGO_SECRET_KEY", "EXPORT_SIGNING_KEY", "TOKEN_ENCRYPTION_KEYS", "API_CLIENT_SECRET_PEPPER"]
+)
+def test_the_example_configuration_suggests_no_value_for_a_key(name: str) -> None:
+    lines = [line for line in (ROOT / ".env.example").read_text().splitlines() if re.match(rf"^#?\s*{name}=", line)]
+
+    assert lines == [f"# {name}="]
