@@ -44,7 +44,9 @@ install-dev: $(DEV_STAMP) ## add the test and lint tools to .venv
 check-port:
 	@$(BOOT_PYTHON) scripts/serve.py check
 
+# A local console's keys are made once and kept in var/local.env (see README, Running in production).
 migrate: $(RUN_STAMP) ## apply database migrations
+	@$(BIN)/python -m config.keys local
 	$(BIN)/python manage.py migrate --noinput
 
 # Web (gunicorn), Celery worker and Celery beat, on SQLite and a file-system broker unless DATABASE_URL and
@@ -58,7 +60,7 @@ test: $(DEV_STAMP) chromium ## run the whole test suite (SQLite unless DATABASE_
 # The browser tests drive Debian's Chromium (never a browser Playwright downloads); the OpenID provider the tests
 # start needs Node.js 20.19 or newer. Both are checked here so a missing one is named before the run.
 chromium:
-	@test -x /usr/bin/chromium || { [ "$$(id -u)" = 0 ] && apt-get install -y -q chromium; } || \
+	@test -x /usr/bin/chromium || { [ "$$(id -u)" = 0 ] && apt-get update -q && apt-get install -y -q chromium; } || \
 	  { echo "Install Chromium first: sudo apt-get install -y chromium" >&2; exit 1; }
 	@command -v node >/dev/null || { echo "Install Node.js 20.19 or newer (the tests run an OpenID provider)" >&2; exit 1; }
 
@@ -72,6 +74,7 @@ format: $(DEV_STAMP) ## format the code and apply ruff's safe fixes
 	$(BIN)/ruff check --fix .
 
 bench: $(DEV_STAMP) ## benchmarks on PostgreSQL, written to docs/benchmarks.md
+	@$(BIN)/python -m config.keys local
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/transfer.py
 

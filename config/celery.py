@@ -4,6 +4,10 @@ from typing import Any
 
 from celery import Celery, signals
 
+from config.env import load_env
+
+# The worker and the scheduler read .env and the local keys exactly as manage.py and the web server do.
+load_env()
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.base")
 
 app = Celery("ai_service_console")

@@ -1,12 +1,53 @@
-"""Reading settings from the environment, failing loudly on a value that cannot be right."""
+"""Reading settings from the environment, failing loudly on a value that cannot be right.
+
+`load_env()` is the one configuration loader: manage.py, the web server (config/wsgi.py) and Celery's worker and
+beat (config/celery.py) call it before anything reads a setting, so all of them see the same values: the real
+environment first, then `.env` at the project root, then the local keys `make run` keeps in `var/local.env`.
+"""
 
 from __future__ import annotations
 
 import os
 import re
+from pathlib import Path
 from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+LOCAL_KEYS_FILE_NAME = "local.env"
+
+
+def load_env() -> None:
+    """Fill in variables the environment does not set, from `.env` and then from the local keys file.
+
+    Variables already set always win (override=False), so the order of the files is their precedence.
+    """
+    from dotenv import load_dotenv
+
+    load_dotenv(env_file(), override=False)
+    # After .env, which may move the state folder (APP_VAR_DIR).
+    load_dotenv(local_keys_file(), override=False)
+
+
+def env_file() -> Path:
+    """The `.env` file: APP_ENV_FILE, or `.env` at the project root."""
+    return _in_project(os.environ.get("APP_ENV_FILE") or ".env")
+
+
+def var_dir() -> Path:
+    """Where local state lives: APP_VAR_DIR (relative to the project root), or `var/`."""
+    return _in_project(os.environ.get("APP_VAR_DIR") or "var")
+
+
+def local_keys_file() -> Path:
+    return var_dir() / LOCAL_KEYS_FILE_NAME
+
+
+def _in_project(path: str) -> Path:
+    # Relative paths are taken from the project root, not from wherever a command happens to be started.
+    return BASE_DIR / Path(path).expanduser()
+
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}

@@ -176,6 +176,8 @@ def start() -> NoReturn:
     for name in READY_FILES:
         (ready_dir / name).unlink(missing_ok=True)
 
+    # Keys for a local console, made once and kept in var/local.env, which every process reads (config/env.py).
+    subprocess.run([str(BIN / "python"), "-m", "config.keys", "local"], cwd=ROOT, check=True)
     print("Bringing the database up to date...", flush=True)
     manage("migrate", "--noinput", "--verbosity", "0")
     manage("collectstatic", "--noinput", "--verbosity", "0")
@@ -195,7 +197,9 @@ def start() -> NoReturn:
     # honcho inherits the lock, and holds it for as long as web, worker and scheduler run.
     os.set_inheritable(descriptor, True)
     honcho = str(BIN / "honcho")
-    os.execve(honcho, [honcho, "--procfile", "Procfile", "start"], environment)  # noqa: S606
+    # honcho would read .env itself, with its own parser and its values over the real environment's; every process
+    # reads it through the project's loader (config/env.py) instead.
+    os.execve(honcho, [honcho, "--env", os.devnull, "--procfile", "Procfile", "start"], environment)  # noqa: S606
 
 
 # --- announce ----------------------------------------------------------------------------------------------------

@@ -240,7 +240,7 @@ def test_env_redis_url_refuses_other_urls_naming_the_variable(clean_env: pytest.
 def load_base_settings(env: pytest.MonkeyPatch, tmp_path: Path, **variables: str) -> dict[str, Any]:
     """A fresh evaluation of config/settings/base.py under the given variables, its state kept in tmp_path."""
     env.setenv("APP_VAR_DIR", str(tmp_path))
-    env.setenv("DJANGO_SECRET_KEY", "settings-test-key")
+    env.setenv("DJANGO_SECRET_KEY", os.environ["DJANGO_SECRET_KEY"])
     for name, value in variables.items():
         env.setenv(name, value)
     return runpy.run_path(str(BASE_DIR / "config" / "settings" / "base.py"))

@@ -147,6 +147,7 @@ class ConsoleOidcBackend(OIDCAuthenticationBackend):  # type: ignore[misc]  # th
             raise SuspiciousOperation(f"ID token refused: {exc}") from None
         if payload.get("nonce") != kwargs.get("nonce"):
             raise SuspiciousOperation("ID token refused: the nonce does not match this sign-in.")
+        _check_authorized_party(payload)
         return payload
 
     def get_user(self, user_id: Any) -> Any:
@@ -160,6 +161,18 @@ class ConsoleOidcBackend(OIDCAuthenticationBackend):  # type: ignore[misc]  # th
         if userinfo.get("sub") != payload.get("sub"):
             raise SuspiciousOperation("The provider's userinfo is about another subject than the ID token.")
         return user_sign_in(issuer=_issuer(), claims={**userinfo, **payload})
+
+
+def _check_authorized_party(payload: dict[str, Any]) -> None:
+    """OpenID Connect Core 3.1.3.7: a token for several audiences must name this console as the party it was issued
+    to (`azp`), and an `azp` that is present must be this console. Otherwise a token the provider issued to another
+    client that merely lists us as an audience would sign someone in here."""
+    audiences = payload["aud"] if isinstance(payload["aud"], list) else [payload["aud"]]
+    azp = payload.get("azp")
+    if azp is None and len(audiences) > 1:
+        raise SuspiciousOperation("ID token refused: it has several audiences and no azp naming this console.")
+    if azp is not None and azp != settings.OIDC_RP_CLIENT_ID:
+        raise SuspiciousOperation("ID token refused: it was issued to another client (azp).")
 
 
 def user_sign_in(*, issuer: str, claims: dict[str, Any]) -> AbstractBaseUser:

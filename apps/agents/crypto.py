@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import hashlib
 from functools import cache
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
@@ -13,10 +11,10 @@ from django.core.exceptions import ImproperlyConfigured
 
 @cache
 def _fernet() -> MultiFernet:
+    # Never derived from the secret key: the settings refuse to start without explicit keys.
     keys = list(settings.TOKEN_ENCRYPTION_KEYS)
     if not keys:
-        digest = hashlib.sha256(f"token-encryption:{settings.SECRET_KEY}".encode()).digest()
-        keys = [base64.urlsafe_b64encode(digest).decode()]
+        raise ImproperlyConfigured("TOKEN_ENCRYPTION_KEYS is not set.")
     try:
         return MultiFernet([Fernet(key) for key in keys])
     except ValueError:
@@ -33,5 +31,13 @@ def decrypt_value(encrypted: str) -> str | None:
     """The plain value, or None when no configured key opens it (the key was changed)."""
     try:
         return _fernet().decrypt(encrypted.encode()).decode()
+    except InvalidToken:
+        return None
+
+
+def reencrypt_value(encrypted: str) -> str | None:
+    """The value encrypted again with the first key, or None when no configured key opens it."""
+    try:
+        return _fernet().rotate(encrypted.encode()).decode()
     except InvalidToken:
         return None

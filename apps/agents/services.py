@@ -15,7 +15,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.views.decorators.debug import sensitive_variables
 
-from apps.agents.crypto import decrypt_value, encrypt_value
+from apps.agents.crypto import decrypt_value, encrypt_value, reencrypt_value
 from apps.agents.models import RESOURCE_MODELS, Kind, Reference, Token
 from apps.agents.references import (
     reference_fields,
@@ -219,3 +219,36 @@ def _in_use_message(kind: Kind, public_id: str, dependants: Iterable[AnyResource
         f"The {KIND_NAMES[kind]} {public_id} is used by {listed}; delete it with force=true to unassign it from "
         "them first."
     )
+
+
+@dataclass(frozen=True)
+class Reencryption:
+    reencrypted: int
+    unreadable: list[str]  # "tenant/token id" of values no configured key opens
+
+
+def token_values_reencrypt(*, batch_size: int = 500) -> Reencryption:
+    """Every stored token value, of every tenant, encrypted again with the first of TOKEN_ENCRYPTION_KEYS, so that
+    older keys (such as the one versions before explicit keys derived from the secret key) can then be removed.
+    A maintenance write for the operator, across tenants on purpose; one transaction per batch."""
+    reencrypted, unreadable = 0, []
+    last = 0
+    while True:
+        with transaction.atomic():
+            batch = list(
+                Token.objects.select_for_update()
+                .select_related("tenant")
+                .filter(pk__gt=last)
+                .order_by("pk")[:batch_size]
+            )
+            for token in batch:
+                value = reencrypt_value(token.encrypted_value)
+                if value is None:
+                    unreadable.append(f"{token.tenant.name}/{token.public_id}")
+                    continue
+                token.encrypted_value = value
+                token.save(update_fields=["encrypted_value"])
+                reencrypted += 1
+        if len(batch) < batch_size:
+            return Reencryption(reencrypted=reencrypted, unreadable=unreadable)
+        last = batch[-1].pk

@@ -2,33 +2,30 @@
 
 from __future__ import annotations
 
+import os
 import re
-import secrets
 from datetime import timedelta
 from pathlib import Path
 
+from csp.constants import NONE, SELF
 from django.conf import global_settings
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import env_bool, env_database, env_float, env_int, env_list, env_redis_url, env_str
+from config import keys
+from config.env import env_bool, env_database, env_float, env_int, env_list, env_redis_url, env_str, var_dir
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
-VAR_DIR = Path(env_str("APP_VAR_DIR", str(BASE_DIR / "var")))
+VAR_DIR = var_dir()
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 
-
-def _local_secret_key() -> str:
-    # Without DJANGO_SECRET_KEY a random key is made once and kept under var/, so a local console keeps its
-    # sessions across restarts and no well-known key ever signs anything.
-    path = VAR_DIR / "secret_key"
-    if not path.exists():
-        path.write_text(secrets.token_urlsafe(50))
-        path.chmod(0o600)
-    return path.read_text().strip()
-
-
-SECRET_KEY = env_str("DJANGO_SECRET_KEY", "") or _local_secret_key()
 DEBUG = env_bool("DJANGO_DEBUG", False)
+# The four keys are set explicitly, never derived from one another; with DEBUG off a missing, short, low-entropy or
+# well-known one stops every process (web, worker, beat, manage.py) here, saying how to make a good one. A local
+# console (make run) reads generated ones from var/local.env through the loader (config/env.py).
+_KEY_PROBLEMS = keys.problems(os.environ, production=not DEBUG)
+if _KEY_PROBLEMS:
+    raise ImproperlyConfigured("\n".join(_KEY_PROBLEMS))
+SECRET_KEY = env_str(keys.SECRET_KEY, "").strip()
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
 
@@ -43,6 +40,8 @@ INSTALLED_APPS = [
     "rest_framework",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "csp",
     "oauth2_provider",
     "mozilla_django_oidc",
     "axes",
@@ -56,6 +55,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Early, so that responses made by the middleware below it (errors, redirects) carry the policy too.
+    "csp.middleware.CSPMiddleware",
+    "apps.accounts.middleware.ProviderFormAction",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -151,6 +153,10 @@ SPECTACULAR_SETTINGS = {
         "apps.core.openapi.add_components",
     ],
     "SECURITY": [{"OAuth2": ["ai.agent_read"]}],
+    # Swagger UI and Redoc served from the drf-spectacular-sidecar package, never from a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # --- Console sign-in -----------------------------------------------------------------------------------------
@@ -214,6 +220,25 @@ SECURE_SSL_REDIRECT = HTTPS
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 
+
+# Content-Security-Policy (django-csp) on every response: pages load scripts, styles, images and data from this origin
+# only, and run no inline code (the console's scripts are static files). With provider sign-in on, the provider's
+# origin joins form-action on console pages (apps/accounts/middleware.py): signing out ends there.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "frame-ancestors": [NONE],
+        "form-action": [SELF],
+    },
+}
+
 # --- OAuth2 client credentials (django-oauth-toolkit) ---------------------------------------------------------
 OAUTH2_PROVIDER_APPLICATION_MODEL = "accounts.ApiClient"
 OAUTH2_PROVIDER = {
@@ -237,9 +262,6 @@ OAUTH2_PROVIDER = {
     "COMPLIANT_BCP_RFC9700_ACCESS_TOKEN_TRANSPORT": True,
     "COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS": True,
 }
-# The HMAC key of stored client secrets. Changing it invalidates every client secret.
-API_CLIENT_SECRET_PEPPER = env_str("API_CLIENT_SECRET_PEPPER", "")
-
 # --- Celery ------------------------------------------------------------------------------------------------------
 REDIS_URL = env_redis_url("REDIS_URL")
 BROKER_DIR = VAR_DIR / "broker"
@@ -342,12 +364,14 @@ AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "apps.accounts.throttling.sign_in_locked_out"
 AXES_CLIENT_IP_CALLABLE = "apps.accounts.throttling.client_address"
 
-# --- Agents: token encryption and export signing ------------------------------------------------------------
-# Fernet keys, comma-separated: the first encrypts, all decrypt, so keys can be rotated. Unset: one derived from
-# the secret key (changing DJANGO_SECRET_KEY then makes stored token values unreadable).
-TOKEN_ENCRYPTION_KEYS = env_list("TOKEN_ENCRYPTION_KEYS", [])
+# --- Keys: token encryption, export signing, API client secrets (checked above, with SECRET_KEY) --------------------
+# Fernet keys, comma-separated: the first encrypts, all decrypt, so keys can be rotated.
+TOKEN_ENCRYPTION_KEYS = env_list(keys.TOKEN_ENCRYPTION_KEYS, [])
 # The HMAC key of export checksums. Installations that exchange bundles must share it.
-EXPORT_SIGNING_KEY = env_str("EXPORT_SIGNING_KEY", "") or f"export-signing:{SECRET_KEY}"
+EXPORT_SIGNING_KEY = env_str(keys.EXPORT_SIGNING_KEY, "").strip()
+# The HMAC key under which API client secrets are stored (apps/accounts/hashers.py). Changing it invalidates every
+# client secret.
+API_CLIENT_SECRET_PEPPER = env_str(keys.API_CLIENT_SECRET_PEPPER, "").strip()
 EXPORT_MAX_AGENTS = 100
 
 LOGGING = {

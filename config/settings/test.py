@@ -4,7 +4,14 @@ files, so that a console running on the same checkout (`make run`) never meets t
 import os
 from pathlib import Path
 
-from config.settings.base import *  # noqa: F403
+from config import keys
+
+# The suite starts with no configuration: keys made for this run, set in the environment so that the worker and
+# manage.py processes the tests start read the same ones. Keys already set (.env, var/local.env) are kept.
+for _name, _value in keys.fresh_keys().items():
+    os.environ.setdefault(_name, _value)
+
+from config.settings.base import *  # noqa: E402, F403
 
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.MD5PasswordHasher",
@@ -12,7 +19,6 @@ PASSWORD_HASHERS = [
     # Client secrets stored before the keyed hash existed must still verify.
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
 ]
-API_CLIENT_SECRET_PEPPER = "test-pepper-not-secret-0123456789abcdef"  # noqa: S105  # tests only
 # Django's test Client.login() authenticates without a request, which django-axes refuses; the tests of the sign-in
 # limits switch it on (tests/accounts/test_sign_in_limits.py).
 AXES_ENABLED = False

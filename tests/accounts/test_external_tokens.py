@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import runpy
 import secrets
 import threading
@@ -532,7 +533,7 @@ def _load_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, **variables:
     for name in API_JWT_NAMES:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("APP_VAR_DIR", str(tmp_path))
-    monkeypatch.setenv("DJANGO_SECRET_KEY", "settings-test-key")
+    monkeypatch.setenv("DJANGO_SECRET_KEY", os.environ["DJANGO_SECRET_KEY"])
     for name, value in variables.items():
         monkeypatch.setenv(name, value)
     return runpy.run_path(str(BASE_DIR / "config" / "settings" / "base.py"))

@@ -8,6 +8,7 @@ import json
 import re
 from collections.abc import Callable, Iterator
 from html import unescape
+from pathlib import Path
 from typing import Any
 from unittest import mock
 
@@ -52,6 +53,7 @@ from tests.console.catalogue_fixtures import (
     snapshot,
 )
 
+ROOT = Path(__file__).resolve().parents[2]
 KIND_PATHS = {Kind.AGENT: "agents", Kind.TOOL: "tools", Kind.MCP_SERVER: "mcp-servers", Kind.TOKEN: "tokens"}
 
 
@@ -653,7 +655,8 @@ def test_the_import_page_offers_a_drop_zone_and_a_file_input(world: ApiClient, m
     text = html(manager_client.get(page("import/")))
 
     assert 'class="dropzone"' in text and 'type="file" name="bundle"' in text
-    assert 'enctype="multipart/form-data"' in text and 'addEventListener("drop"' in text
+    assert 'enctype="multipart/form-data"' in text and "console/import.js" in text
+    assert 'addEventListener("drop"' in (ROOT / "static" / "console" / "import.js").read_text()
 
 
 def test_the_preview_shows_the_state_of_every_entity_and_writes_nothing(world: ApiClient, manager_client: Client):

@@ -1,0 +1,70 @@
+// Rows and pages of jobs in progress follow their status; the URL to ask comes from the script tag.
+(function () {
+  "use strict";
+  var url = document.currentScript.dataset.url;
+  var every = 2000;
+
+  function pending() {
+    return Array.prototype.slice.call(document.querySelectorAll('[data-job-id][data-status="in_progress"]'));
+  }
+
+  function show(element, status) {
+    element.dataset.status = status;
+    // A job's page shows its status twice (heading and fields): update every place.
+    element.querySelectorAll('[data-cell="status"]').forEach(function (cell) {
+      var badge = document.createElement("span");
+      badge.className = "badge badge-" + status;
+      badge.textContent = status;
+      cell.replaceChildren(badge);
+    });
+  }
+
+  function update(element, job) {
+    if (!job) {
+      show(element, "deleted");
+      element.classList.add("gone");
+      return;
+    }
+    show(element, job.status);
+    var text = job.message || "";
+    element.querySelectorAll('[data-cell="message"]').forEach(function (message) {
+      message.textContent = text.length > 300 ? text.slice(0, 299) + "\u2026" : text;
+    });
+    var finished = element.querySelector('[data-cell="finished"]');
+    if (finished && job.status !== "in_progress") {
+      finished.hidden = false;
+    }
+  }
+
+  function tick() {
+    var elements = pending();
+    if (!elements.length) {
+      return;
+    }
+    if (document.hidden) {
+      setTimeout(tick, every);
+      return;
+    }
+    var query = new URLSearchParams();
+    elements.forEach(function (element) { query.append("id", element.dataset.jobId); });
+    fetch(url + "?" + query.toString(), {headers: {Accept: "application/json"}, credentials: "same-origin"})
+      .then(function (response) {
+        var type = response.headers.get("Content-Type") || "";
+        if (!response.ok || type.indexOf("application/json") !== 0) {
+          throw new Error("stop");
+        }
+        return response.json();
+      })
+      .then(function (body) {
+        elements.forEach(function (element) { update(element, body.jobs[element.dataset.jobId]); });
+        setTimeout(tick, every);
+      })
+      .catch(function (error) {
+        if (error.message !== "stop") {
+          setTimeout(tick, every * 3);  // the network, not the session: try again a little later
+        }
+      });
+  }
+
+  setTimeout(tick, every);
+})();
