@@ -17,11 +17,12 @@ from rest_framework.views import APIView
 from apps.accounts.models import Scope
 from apps.agents import selectors, services
 from apps.agents.api.schema import ref
-from apps.agents.api.serializers import ID_MAX_LENGTH, validate_upsert
+from apps.agents.api.serializers import validate_upsert
 from apps.agents.fields import FIELDS, WHOLE_OBJECTS
 from apps.agents.models import Kind
 from apps.agents.representation import AnyResource, metadata, representation
 from apps.core.errors import ApiError
+from apps.core.ids import id_problem, is_stored_id
 from apps.core.listing import ListParams, filter_from_q, parse_fields, parse_list_params, project
 from apps.core.openapi import FIELDS_PARAMETER, list_parameters
 from apps.core.parsers import JsonParser
@@ -131,7 +132,8 @@ def _list(api: KindApi, tenant: str, q: Any, params: ListParams) -> Response:
 
 def _retrieve(api: KindApi, request: Request, tenant: str, public_id: str) -> Response:
     fields = parse_fields(request.query_params.get("fields"), FIELDS[api.kind].tree, WHOLE_OBJECTS)
-    resource = selectors.resource_get(tenant=tenant, kind=api.kind, public_id=public_id) if _usable(public_id) else None
+    found = is_stored_id(public_id)
+    resource = selectors.resource_get(tenant=tenant, kind=api.kind, public_id=public_id) if found else None
     if resource is None:
         raise _not_found(api, public_id)
     return Response(project(_represent(api, resource), fields))
@@ -139,8 +141,11 @@ def _retrieve(api: KindApi, request: Request, tenant: str, public_id: str) -> Re
 
 @sensitive_variables("upsert")
 def _upsert(api: KindApi, request: Request, tenant: str, public_id: str) -> Response:
-    if not _usable(public_id):
-        raise ApiError(f"An id is at most {ID_MAX_LENGTH} characters, none of them NUL.", field="id")
+    # Refused before the body is even read; an existing row whose id would be refused today (one stored before
+    # ids were checked) cannot be replaced either, only read and deleted.
+    problem = id_problem(public_id)
+    if problem:
+        raise ApiError(problem, field="id")
     upsert = validate_upsert(api.kind, request.data)
     try:
         created = services.resource_upsert(
@@ -160,7 +165,7 @@ def _upsert(api: KindApi, request: Request, tenant: str, public_id: str) -> Resp
 
 def _delete(api: KindApi, request: Request, tenant: str, public_id: str) -> Response:
     force = _flag(request.query_params.get("force"), "force")
-    if not _usable(public_id):
+    if not is_stored_id(public_id):
         raise _not_found(api, public_id)
     try:
         services.resource_delete(tenant=_tenant(tenant), kind=api.kind, public_id=public_id, force=force)
@@ -170,11 +175,6 @@ def _delete(api: KindApi, request: Request, tenant: str, public_id: str) -> Resp
         details = [{"field": "force", "type": "in_use", "message": f"Used by {d}."} for d in exc.dependants]
         raise ApiError(exc.message, details=details) from None
     return Response(status=204)
-
-
-def _usable(public_id: str) -> bool:
-    # No stored id is longer, and PostgreSQL refuses NUL in text: such an id names nothing, and cannot be created.
-    return len(public_id) <= ID_MAX_LENGTH and "\x00" not in public_id
 
 
 def _flag(raw: str | None, name: str) -> bool:
