@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from django.db import transaction
 from django.db.models import Q
 from django.views.decorators.debug import sensitive_variables
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
@@ -21,6 +22,8 @@ from apps.agents.api.serializers import validate_upsert
 from apps.agents.fields import FIELDS, WHOLE_OBJECTS
 from apps.agents.models import Kind
 from apps.agents.representation import AnyResource, metadata, representation
+from apps.console.models import AuditEvent
+from apps.console.services import audit_record_api
 from apps.core.errors import ApiError
 from apps.core.ids import id_problem, is_stored_id
 from apps.core.listing import ListParams, filter_from_q, parse_fields, parse_list_params, project
@@ -30,6 +33,7 @@ from apps.tenants.models import Tenant
 from apps.tenants.selectors import tenant_get
 
 READ, MANAGE = Scope.AGENT_READ.value, Scope.AGENT_MANAGE.value
+RESOURCE_SAVE, RESOURCE_DELETE = AuditEvent.Action.RESOURCE_SAVE, AuditEvent.Action.RESOURCE_DELETE
 
 
 @dataclass(frozen=True)
@@ -147,15 +151,21 @@ def _upsert(api: KindApi, request: Request, tenant: str, public_id: str) -> Resp
     if problem:
         raise ApiError(problem, field="id")
     upsert = validate_upsert(api.kind, request.data)
+    owner = _tenant(tenant)
     try:
-        created = services.resource_upsert(
-            tenant=_tenant(tenant),
-            kind=api.kind,
-            public_id=public_id,
-            body=upsert.body,
-            version=upsert.version,
-            token_value=upsert.token_value,
-        )
+        with transaction.atomic():  # the write and its audit event, or neither
+            created = services.resource_upsert(
+                tenant=owner,
+                kind=api.kind,
+                public_id=public_id,
+                body=upsert.body,
+                version=upsert.version,
+                token_value=upsert.token_value,
+            )
+            detail = {"kind": api.kind.value, "created": created}
+            audit_record_api(
+                principal=request.auth, tenant=owner, action=RESOURCE_SAVE, object_id=public_id, detail=detail
+            )
     except services.VersionConflict as exc:
         raise ApiError(exc.message, code=409, field=exc.field) from None
     except services.ResourceError as exc:
@@ -167,8 +177,14 @@ def _delete(api: KindApi, request: Request, tenant: str, public_id: str) -> Resp
     force = _flag(request.query_params.get("force"), "force")
     if not is_stored_id(public_id):
         raise _not_found(api, public_id)
+    owner = _tenant(tenant)
     try:
-        services.resource_delete(tenant=_tenant(tenant), kind=api.kind, public_id=public_id, force=force)
+        with transaction.atomic():  # the delete and its audit event, or neither
+            services.resource_delete(tenant=owner, kind=api.kind, public_id=public_id, force=force)
+            detail = {"kind": api.kind.value, "force": force}
+            audit_record_api(
+                principal=request.auth, tenant=owner, action=RESOURCE_DELETE, object_id=public_id, detail=detail
+            )
     except services.ResourceNotFound:
         raise _not_found(api, public_id) from None
     except services.ResourceInUse as exc:
