@@ -263,20 +263,17 @@ def _body(entry: dict[str, Any]) -> dict[str, Any]:
 
 def _failed(entry: dict[str, Any], exc: Exception) -> Outcome:
     public_id, name = _printable(str(entry.get("id"))), _printable(display_name(entry.get("name")))
-    if isinstance(exc, EntityRejected):
-        problems = [_printable(problem) for problem in exc.problems]
-        messages = [f"Could not be imported ({problem}); the rest of the import went on." for problem in problems]
-    else:
-        messages = [f"Could not be imported ({type(exc).__name__}); the rest of the import went on."]
-    return Outcome(public_id, name, "FAILED", [_detail("IMPORT_FAILED", public_id, name, m) for m in messages])
+    reason = "; ".join(exc.problems) if isinstance(exc, EntityRejected) else type(exc).__name__
+    message = f"Could not be imported ({_printable(reason, 2000)}); the rest of the import went on."
+    return Outcome(public_id, name, "FAILED", [_detail("IMPORT_FAILED", public_id, name, message)])
 
 
-def _printable(text: str) -> str:
+def _printable(text: str, limit: int = 300) -> str:
     """Text from a rejected entity, safe to store and show: NUL and lone surrogates, which PostgreSQL refuses in
     the job's result, and other control characters are written as escapes; and no longer than a column."""
     return "".join(
         f"\\u{ord(c):04x}" if ord(c) < 0x20 or 0x7F <= ord(c) < 0xA0 or 0xD800 <= ord(c) <= 0xDFFF else c
-        for c in text[:300]
+        for c in text[:limit]
     )
 
 

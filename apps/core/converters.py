@@ -8,18 +8,25 @@ from django.urls import register_converter
 
 
 class OpaqueIdConverter:
-    """An opaque resource id in an API path: anything, a percent-encoded "/" included (servers decode it before
-    routing). A leading or trailing "/" or an empty part is taken too, so that a row stored before ids were
-    checked (`broken/`) can still be read and deleted: no such id can be created any more (apps.core.ids), so
-    `.../search/` names nothing and answers 404."""
+    """An opaque resource id: anything, a percent-encoded "/" included, except a leading or trailing slash, so
+    that `.../search/` stays a 404 instead of naming the resource "search/"."""
 
-    regex = r"[\s\S]+"  # "." would leave out a newline
+    regex = r"[^/](?:.*[^/])?"
 
     def to_python(self, value: str) -> str:
         return value
 
     def to_url(self, value: str) -> str:
         return value
+
+
+class StoredIdConverter(OpaqueIdConverter):
+    """The id of an agent, tool, MCP server or token in an API path: also one with an empty part, a leading or
+    trailing "/" or a newline, so that a row stored before ids were checked (`broken/`, made by a signed bundle)
+    can still be read and deleted. No such id can be created any more (apps.core.ids): `.../search/` names
+    nothing, and GET or DELETE on it is a 404."""
+
+    regex = r"[\s\S]+"
 
 
 class PageIdConverter:
@@ -42,4 +49,5 @@ class PageIdConverter:
 
 # Registered once, here, for every urls module that imports this one: Django deprecates registering a name twice.
 register_converter(OpaqueIdConverter, "opaque_id")
+register_converter(StoredIdConverter, "stored_id")
 register_converter(PageIdConverter, "page_id")
