@@ -166,8 +166,9 @@ def _lock_references(tenant: Tenant, kind: Kind, public_id: str, body: dict[str,
             )
 
 
-def resource_delete(*, tenant: Tenant, kind: Kind, public_id: str, force: bool = False) -> None:
-    """Delete a resource. While others use it, that takes `force`, which unassigns it from each of them."""
+def resource_delete(*, tenant: Tenant, kind: Kind, public_id: str, force: bool = False) -> list[Dependant]:
+    """Delete a resource. While others use it, that takes `force`, which unassigns it from each of them; those
+    are returned, for the audit trail."""
     model = RESOURCE_MODELS[kind]
     with transaction.atomic():
         resource = model.objects.select_for_update().filter(tenant=tenant, public_id=public_id).first()
@@ -185,6 +186,7 @@ def resource_delete(*, tenant: Tenant, kind: Kind, public_id: str, force: bool =
         Reference.objects.filter(tenant=tenant, target_kind=kind, target_id=public_id).delete()
         references_drop(tenant=tenant, kind=kind, public_id=public_id)
         resource.delete()
+    return [_describe(d) for d in dependants]
 
 
 def _lock_dependants(tenant: Tenant, kind: Kind, public_id: str) -> list[AnyResource]:

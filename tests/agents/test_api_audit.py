@@ -82,10 +82,22 @@ def test_creating_replacing_and_deleting_through_the_api_are_audited_with_the_cl
     assert events() == [
         ("resource.save", "x1", cid, "", {"kind": kind.value, "created": True}),
         ("resource.save", "x1", cid, "", {"kind": kind.value, "created": False}),
-        ("resource.delete", "x1", cid, "", {"kind": kind.value, "force": False}),
+        ("resource.delete", "x1", cid, "", {"kind": kind.value, "force": False, "detachedFrom": []}),
     ]
     event = AuditEvent.objects.first()
     assert event is not None and (event.user, event.username) == (None, "")
+
+
+def test_a_forced_delete_through_the_api_records_what_it_was_detached_from(
+    caller: Any, issued: IssuedClient, tenant: Tenant
+) -> None:
+    create(tenant, Kind.TOOL, "used", rag_tool_body("t1"))
+    create(tenant, Kind.AGENT, "user", agent_body("t1", tools=("used",)))
+
+    assert caller.delete(url(Kind.TOOL, "used", force="true")).status_code == 204
+
+    detail = {"kind": "tool", "force": True, "detachedFrom": [{"kind": "agent", "id": "user"}]}
+    assert events()[-1] == ("resource.delete", "used", issued.client.client_id, "", detail)
 
 
 def test_a_refused_write_leaves_no_audit_event(caller: Any, tenant: Tenant) -> None:

@@ -180,8 +180,12 @@ def _delete(api: KindApi, request: Request, tenant: str, public_id: str) -> Resp
     owner = _tenant(tenant)
     try:
         with transaction.atomic():  # the delete and its audit event, or neither
-            services.resource_delete(tenant=owner, kind=api.kind, public_id=public_id, force=force)
-            detail = {"kind": api.kind.value, "force": force}
+            detached = services.resource_delete(tenant=owner, kind=api.kind, public_id=public_id, force=force)
+            detail = {
+                "kind": api.kind.value,
+                "force": force,
+                "detachedFrom": [{"kind": d.kind.value, "id": d.public_id} for d in detached],
+            }
             audit_record_api(
                 principal=request.auth, tenant=owner, action=RESOURCE_DELETE, object_id=public_id, detail=detail
             )
