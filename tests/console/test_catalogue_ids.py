@@ -101,3 +101,16 @@ def test_editing_a_row_whose_id_is_now_refused_is_refused_like_the_api_put(conso
     assert response.status_code == 400
     assert "cannot be saved under its id" in response.content.decode()
     assert Agent.objects.get(tenant=with_token, public_id="broken/").version == 1
+
+
+def test_a_row_with_an_empty_id_is_listed_without_links_and_the_page_still_answers(
+    console: Client, with_token: Tenant
+) -> None:
+    bad_row(with_token, "")
+    create(with_token, Kind.AGENT, "fine", agent_body("t1", name="Fine"))
+
+    response = console.get("/console/acme/agents/")
+
+    assert response.status_code == 200
+    assert 'href="/console/acme/agents/fine/"' in response.content.decode()
+    assert "<td>Broken</td>" in response.content.decode()  # shown, as text: no path can hold an empty id
