@@ -220,7 +220,8 @@ def principal_from_jwt(raw: str) -> ApiPrincipal:
         logger.debug("External access token refused: %s", error)
         raise InvalidToken() from None
     scopes = _scopes(claims)
-    return ApiPrincipal(tenant=_tenant(claims, scopes), scopes=scopes, client_id=_client_id(claims))
+    subject = claims["sub"] if isinstance(claims.get("sub"), str) else ""
+    return ApiPrincipal(tenant=_tenant(claims, scopes), scopes=scopes, client_id=_client_id(claims), subject=subject)
 
 
 def _scopes(claims: Mapping[str, Any]) -> frozenset[str]:

@@ -10,6 +10,7 @@ class ApiPrincipal:
     tenant: str
     scopes: frozenset[str]
     client_id: str
+    subject: str = ""  # an external token's `sub`, for the audit trail; empty for tokens issued here
 
     def has_scope(self, scope: str) -> bool:
         return scope in self.scopes

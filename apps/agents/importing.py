@@ -7,6 +7,9 @@
   collaborations inside the bundle follow it.
 - An entity that fails is FAILED (IMPORT_FAILED) and the rest goes on: each entity is written in its own
   savepoint. The caller runs the whole in one transaction, so an import is applied entirely or not at all.
+- A bundle's checksum only says which installation made it, not that what it holds is valid: each entity goes
+  through the API's own validation (its id by apps.core.ids, its body by the PUT's serializers), and one that
+  fails it is FAILED with the fields at fault.
 """
 
 from __future__ import annotations
@@ -19,26 +22,44 @@ from typing import Any
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.db import OperationalError, transaction
+from rest_framework.exceptions import ValidationError
 
+from apps.agents.api.serializers import validate_upsert
 from apps.agents.models import Agent, Kind, McpServer, Token, Tool
 from apps.agents.references import references_add, references_of, references_sync
 from apps.agents.representation import columns_from_body, display_name
-from apps.core.ids import new_object_id
+from apps.core.errors import _details_from_validation as validation_details  # the API's own field names
+from apps.core.ids import id_problem, is_stored_id, new_object_id
 from apps.tenants.models import Tenant
 
 logger = logging.getLogger(__name__)
 
 NOT_IMPORTABLE_TOOLS = frozenset({Tool.Type.SLACK, Tool.Type.TEAMS})
-MAX_ID_LENGTH = 255  # the public_id column
+MAX_PROBLEMS_SHOWN = 10
 
 
 class EntityRejected(Exception):
-    """An entity of the bundle that this tenant cannot hold; the message says why."""
+    """An entity of the bundle that this tenant cannot hold; `problems` say why, one message each."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
 
 
 def _check_id(public_id: str) -> None:
-    if len(public_id) > MAX_ID_LENGTH:
-        raise EntityRejected(f"its id is longer than {MAX_ID_LENGTH} characters")
+    problem = id_problem(public_id)
+    if problem:
+        raise EntityRejected([f"id: {problem}"])
+
+
+def _validated(kind: Kind, entry: dict[str, Any]) -> dict[str, Any]:
+    """The entity's body exactly as the API's PUT would store it, or EntityRejected naming each field at fault."""
+    try:
+        return validate_upsert(kind, _body(entry)).body
+    except ValidationError as exc:
+        raise EntityRejected(
+            [f"{d['field']}: {d['message']}" for d in validation_details(exc.detail)][:MAX_PROBLEMS_SHOWN]
+        ) from None
 
 
 @dataclass
@@ -70,15 +91,15 @@ def bundle_apply(*, tenant: Tenant, document: dict[str, Any]) -> dict[str, Any]:
     """Write the bundle into the tenant; returns the ImportResult (`summary` and `message`)."""
     context = _Context(
         tenant=tenant,
-        token_names={token["id"]: str(token.get("name", "")) for token in document.get("tokens", [])},
+        token_names={token["id"]: _printable(str(token.get("name", ""))) for token in document.get("tokens", [])},
         tokens_here=set(Token.objects.filter(tenant=tenant).values_list("public_id", flat=True)),
         names={
-            entry["id"]: display_name(entry.get("name"))
+            entry["id"]: _printable(display_name(entry.get("name")))
             for entry in [*document.get("tools", []), *document.get("mcpServers", [])]
         },
     )
     for kind, model, section in ((Kind.TOOL, Tool, "tools"), (Kind.MCP_SERVER, McpServer, "mcpServers")):
-        ids = [entry["id"] for entry in document.get(section, [])]
+        ids = [entry["id"] for entry in document.get(section, []) if is_stored_id(entry["id"])]
         context.existing[kind] = set(
             model.objects.filter(tenant=tenant, public_id__in=ids).values_list("public_id", flat=True)
         )
@@ -110,6 +131,7 @@ def _guarded(context: _Context, kind: Kind, entry: dict[str, Any], write: Callab
 
 def _import_component(context: _Context, kind: Kind, entry: dict[str, Any]) -> Outcome:
     public_id, name = entry["id"], display_name(entry.get("name"))
+    _check_id(public_id)
     if public_id in context.existing[kind]:
         context.usable.setdefault(kind, set()).add(public_id)
         detail = _detail("ALREADY_EXISTS", public_id, name, "The tenant already has it; the existing one is used.")
@@ -117,8 +139,7 @@ def _import_component(context: _Context, kind: Kind, entry: dict[str, Any]) -> O
     if kind == Kind.TOOL and entry.get("type") in NOT_IMPORTABLE_TOOLS:
         context.not_importable.add(public_id)
         return Outcome(public_id, name, "TO_CREATE", [_not_importable(public_id, name, entry["type"])])
-    _check_id(public_id)
-    body = _body(entry)
+    body = _validated(kind, entry)
     missing = _missing_tokens(context, kind, body)
     body["enabled"] = not missing
     _create(context.tenant, kind, public_id, body)
@@ -128,9 +149,9 @@ def _import_component(context: _Context, kind: Kind, entry: dict[str, Any]) -> O
 
 def _import_agents(context: _Context, entries: list[dict[str, Any]]) -> list[Outcome]:
     taken = set(
-        Agent.objects.filter(tenant=context.tenant, public_id__in=[entry["id"] for entry in entries]).values_list(
-            "public_id", flat=True
-        )
+        Agent.objects.filter(
+            tenant=context.tenant, public_id__in=[entry["id"] for entry in entries if is_stored_id(entry["id"])]
+        ).values_list("public_id", flat=True)
     )
     new_ids = {entry["id"]: (new_object_id() if entry["id"] in taken else entry["id"]) for entry in entries}
     outcomes = [
@@ -162,8 +183,9 @@ def _drop_failed_collaborators(context: _Context, outcome: Outcome, failed: dict
 
 def _import_agent(context: _Context, entry: dict[str, Any], new_ids: dict[str, str]) -> Outcome:
     original, public_id, name = entry["id"], new_ids[entry["id"]], display_name(entry.get("name"))
+    _check_id(original)
     _check_id(public_id)
-    body = _body(entry)
+    body = _validated(Kind.AGENT, entry)
     body["enabled"] = False
     details = _unusable_attachments(context, body)
     details += _missing_tokens(context, Kind.AGENT, body)
@@ -240,10 +262,19 @@ def _body(entry: dict[str, Any]) -> dict[str, Any]:
 
 
 def _failed(entry: dict[str, Any], exc: Exception) -> Outcome:
-    public_id, name = str(entry.get("id")), display_name(entry.get("name"))
-    reason = str(exc) if isinstance(exc, EntityRejected) else type(exc).__name__
-    message = f"Could not be imported ({reason}); the rest of the import went on."
+    public_id, name = _printable(str(entry.get("id"))), _printable(display_name(entry.get("name")))
+    reason = "; ".join(exc.problems) if isinstance(exc, EntityRejected) else type(exc).__name__
+    message = f"Could not be imported ({_printable(reason, 2000)}); the rest of the import went on."
     return Outcome(public_id, name, "FAILED", [_detail("IMPORT_FAILED", public_id, name, message)])
+
+
+def _printable(text: str, limit: int = 300) -> str:
+    """Text from a rejected entity, safe to store and show: NUL and lone surrogates, which PostgreSQL refuses in
+    the job's result, and other control characters are written as escapes; and no longer than a column."""
+    return "".join(
+        f"\\u{ord(c):04x}" if ord(c) < 0x20 or 0x7F <= ord(c) < 0xA0 or 0xD800 <= ord(c) <= 0xDFFF else c
+        for c in text[:limit]
+    )
 
 
 def _not_importable(public_id: str, name: str, tool_type: str) -> dict[str, str]:

@@ -24,6 +24,7 @@ from apps.agents.references import (
     references_unassign,
 )
 from apps.agents.representation import AnyResource, columns_from_body
+from apps.core.ids import id_problem
 from apps.tenants.models import Tenant
 
 KIND_NAMES = {Kind.AGENT: "agent", Kind.TOOL: "tool", Kind.MCP_SERVER: "MCP server", Kind.TOKEN: "token"}
@@ -75,8 +76,9 @@ def resource_upsert(
     """Create or replace a resource from its validated representation; True when it was created.
 
     `version`, when given, must be the stored one (optimistic locking). The resources the representation
-    references must exist in the tenant. For tokens, `token_value` is the secret: required on create, and
-    unchangeable after (upstream's rule), so an update may only repeat it.
+    references must exist in the tenant. A new resource's id must pass apps.core.ids. For tokens, `token_value`
+    is the secret: required on create, and unchangeable after (upstream's rule). On an update it is ignored,
+    without comparing it to the stored one, so the answer tells nothing about that value.
     """
     model = RESOURCE_MODELS[kind]
     with transaction.atomic():
@@ -93,7 +95,7 @@ def resource_upsert(
                     field="metadata.version",
                 )
             if isinstance(resource, Token) and token_value is not None:
-                _check_token_value(resource, token_value)
+                _repair_token_value(resource, token_value)
             _assign(resource, kind, body)
             resource.save()
             created = False
@@ -103,6 +105,9 @@ def resource_upsert(
 
 @sensitive_variables("token_value")
 def _create(tenant: Tenant, kind: Kind, public_id: str, body: dict[str, Any], token_value: str | None) -> None:
+    problem = id_problem(public_id)
+    if problem:
+        raise ResourceError(problem, field="id")
     model = RESOURCE_MODELS[kind]
     resource = model(tenant=tenant, public_id=public_id)
     _assign(resource, kind, body)
@@ -127,18 +132,13 @@ def _assign(resource: AnyResource, kind: Kind, body: dict[str, Any]) -> None:
         setattr(resource, column, value)
 
 
-@sensitive_variables("token_value", "stored")
-def _check_token_value(token: Token, token_value: str) -> None:
-    stored = decrypt_value(token.encrypted_value)
-    if stored is None:
-        # No configured key opens the stored value (the keys were changed): taking the new one is the only way
-        # to make the token usable again.
+@sensitive_variables("token_value")
+def _repair_token_value(token: Token, token_value: str) -> None:
+    """The value sent for an existing token is ignored, unless no configured key opens the stored one (the keys
+    were changed): taking the value sent is then the only way to make the token usable again. Either way the
+    caller gets the same answer, and the stored value is never compared with anything."""
+    if decrypt_value(token.encrypted_value) is None:
         token.encrypted_value = encrypt_value(token_value)
-    elif stored != token_value:
-        raise ResourceError(
-            "The value of an existing token cannot be changed; create a new token and point to it instead.",
-            field="value",
-        )
 
 
 def _lock_references(tenant: Tenant, kind: Kind, public_id: str, body: dict[str, Any]) -> None:
@@ -166,8 +166,9 @@ def _lock_references(tenant: Tenant, kind: Kind, public_id: str, body: dict[str,
             )
 
 
-def resource_delete(*, tenant: Tenant, kind: Kind, public_id: str, force: bool = False) -> None:
-    """Delete a resource. While others use it, that takes `force`, which unassigns it from each of them."""
+def resource_delete(*, tenant: Tenant, kind: Kind, public_id: str, force: bool = False) -> list[Dependant]:
+    """Delete a resource. While others use it, that takes `force`, which unassigns it from each of them; those
+    are returned, for the audit trail."""
     model = RESOURCE_MODELS[kind]
     with transaction.atomic():
         resource = model.objects.select_for_update().filter(tenant=tenant, public_id=public_id).first()
@@ -185,6 +186,7 @@ def resource_delete(*, tenant: Tenant, kind: Kind, public_id: str, force: bool =
         Reference.objects.filter(tenant=tenant, target_kind=kind, target_id=public_id).delete()
         references_drop(tenant=tenant, kind=kind, public_id=public_id)
         resource.delete()
+    return [_describe(d) for d in dependants]
 
 
 def _lock_dependants(tenant: Tenant, kind: Kind, public_id: str) -> list[AnyResource]:

@@ -2,7 +2,7 @@ from django.urls import path
 
 from apps.agents.api.views import VIEWS
 from apps.agents.models import Kind
-from apps.core import converters  # noqa: F401  # registers the opaque_id converter
+from apps.core import converters  # noqa: F401  # registers the stored_id converter
 
 _PATHS = {
     Kind.AGENT: ("agents", "agent_id", "agent"),
@@ -20,7 +20,7 @@ urlpatterns = [
         path(f"ai-service/<str:tenant>/agentic/{segment}", VIEWS[kind].list.as_view(), name=f"{name}-list"),
         path(f"ai-service/<str:tenant>/agentic/{segment}/search", VIEWS[kind].search.as_view(), name=f"{name}-search"),
         path(
-            f"ai-service/<str:tenant>/agentic/{segment}/<opaque_id:{kwarg}>",
+            f"ai-service/<str:tenant>/agentic/{segment}/<stored_id:{kwarg}>",
             VIEWS[kind].detail.as_view(),
             name=f"{name}-detail",
         ),

@@ -1,4 +1,4 @@
-"""The console's audit trail: who did what, when, to which object of which tenant."""
+"""The tenant's audit trail: who did what, when, to which object, in the console or through the API."""
 
 from __future__ import annotations
 
@@ -30,6 +30,10 @@ class AuditEvent(models.Model):
     # Kept when the user is deleted: the trail must outlive the people in it.
     user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     username = models.CharField(max_length=150)
+    # A write through the API: the client whose token made it, and the token's subject when an external identity
+    # provider issued it. Both empty for the console's own actions, which name their user above.
+    api_client_id = models.CharField(max_length=255, blank=True, default="")
+    subject = models.CharField(max_length=255, blank=True, default="")
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="audit_events")
     action = models.CharField(max_length=32, choices=Action.choices)
     object_id = models.CharField(max_length=255, blank=True)
@@ -39,4 +43,11 @@ class AuditEvent(models.Model):
         indexes = [models.Index(fields=["tenant", "-at"], name="console_audit_tenant_at")]
 
     def __str__(self) -> str:
-        return f"{self.at:%Y-%m-%d %H:%M} {self.username} {self.action} {self.object_id}"
+        return f"{self.at:%Y-%m-%d %H:%M} {self.actor} {self.action} {self.object_id}"
+
+    @property
+    def actor(self) -> str:
+        """Who did it, as the audit page shows it."""
+        if not self.api_client_id:
+            return self.username
+        return f"API client {self.api_client_id}" + (f" (subject {self.subject})" if self.subject else "")

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from apps.core.ids import object_id_time
+from apps.core.ids import ID_MAX_LENGTH, id_problem, object_id_time
 from apps.core.timefmt import now_ms, parse_instant
 from apps.jobs.models import Job
 
@@ -47,8 +47,11 @@ def _job(item: Any, where: _Where) -> Job:
     if not isinstance(item, dict):
         raise HistoryError(f"{where}: must be a JSON object.")
     job_id = item.get("id")
-    if not isinstance(job_id, str) or not job_id.strip() or len(job_id) > 255:
-        raise HistoryError(f"{where}: 'id' must be a non-empty string of at most 255 characters.")
+    if not isinstance(job_id, str) or not job_id.strip():
+        raise HistoryError(f"{where}: 'id' must be a non-empty string.")
+    problem = id_problem(job_id)
+    if problem:
+        raise HistoryError(f"{where}: 'id' is not usable. {problem}")
     fields: dict[str, Any] = {"job_id": job_id}
     for name, choices in _ENUMS.items():
         fields[_column(name)] = _enum(item, name, choices, where, required=name != "agentType")
@@ -75,7 +78,6 @@ def _enum(item: dict[str, Any], name: str, choices: Any, where: _Where, *, requi
 
 
 # The widest values the columns hold: longer ids and larger versions are refused with a message, not a crash.
-MAX_ID_LENGTH = 255
 MAX_VERSION = 2**31 - 1
 
 
@@ -83,8 +85,8 @@ def _optional(item: dict[str, Any], name: str, kind: type, where: _Where) -> Any
     value = item.get(name)
     if value is not None and not isinstance(value, kind):
         raise HistoryError(f"{where}: '{name}' must be a {'string' if kind is str else 'JSON object'}.")
-    if name in ("agentId", "sessionId") and isinstance(value, str) and len(value) > MAX_ID_LENGTH:
-        raise HistoryError(f"{where}: '{name}' is longer than {MAX_ID_LENGTH} characters.")
+    if name in ("agentId", "sessionId") and isinstance(value, str) and len(value) > ID_MAX_LENGTH:
+        raise HistoryError(f"{where}: '{name}' is longer than {ID_MAX_LENGTH} characters.")
     return value
 
 

@@ -176,7 +176,10 @@ def test_the_principal_carries_tenant_scopes_and_client(issuer: JwksServer) -> N
     principal = principal_from_jwt(issuer.mint(issuer.claims(client_id=None, azp="the-azp")))
 
     assert principal == ApiPrincipal(
-        tenant="acme", scopes=frozenset({"ai.agent_read", "ai.agent_manage"}), client_id="the-azp"
+        tenant="acme",
+        scopes=frozenset({"ai.agent_read", "ai.agent_manage"}),
+        client_id="the-azp",
+        subject="machine-client",  # for the audit trail
     )
 
 

@@ -436,27 +436,37 @@ def test_an_agent_never_points_at_a_collaborator_whose_import_failed(globex, mon
     assert not dangling
 
 
-def test_a_tool_whose_id_the_column_cannot_hold_fails_alone_saying_why(globex):
+def test_a_tool_whose_id_the_column_cannot_hold_fails_and_so_does_an_agent_pointing_at_it(globex):
     long_id = "t" * 300
-    document = bundle([agent("a1", tools=(long_id, "tool-ok"))], tools=[tool(long_id), tool("tool-ok")])
+    document = bundle(
+        [agent("a1", tools=(long_id, "tool-ok")), agent("a2", tools=("tool-ok",))],
+        tools=[tool(long_id), tool("tool-ok")],
+    )
 
     result = bundle_apply(tenant=globex, document=document)
 
     assert outcome(result, "tools", long_id)["state"] == "FAILED"
     assert codes(outcome(result, "tools", long_id)) == ["IMPORT_FAILED"]
-    assert "longer than 255 characters" in outcome(result, "tools", long_id)["details"][0]["message"]
+    assert "at most 255 characters" in outcome(result, "tools", long_id)["details"][0]["message"]
     assert outcome(result, "tools", "tool-ok")["state"] == "ENABLED"
-    assert stored(globex, Kind.AGENT, "a1").body["nativeTools"] == [{"id": "tool-ok"}]
+    # The API's PUT refuses a reference longer than any id: so does the import.
+    assert outcome(result, "agents", "a1")["state"] == "FAILED"
+    assert "nativeTools.0.id" in outcome(result, "agents", "a1")["details"][0]["message"]
+    assert not Agent.objects.filter(tenant=globex, public_id="a1").exists()
+    assert stored(globex, Kind.AGENT, "a2").body["nativeTools"] == [{"id": "tool-ok"}]
 
 
-def test_a_name_longer_than_the_column_is_cut_in_the_column_and_kept_whole_in_the_body(globex):
+def test_a_name_longer_than_the_api_takes_fails_the_entity_naming_the_field(globex):
     long_name = "N" * 600
 
     result = bundle_apply(tenant=globex, document=bundle([], tools=[tool("tool1", name=long_name)]))
 
-    assert outcome(result, "tools", "tool1")["state"] == "ENABLED"
-    row = stored(globex, Kind.TOOL, "tool1")
-    assert row.name == "N" * 500 and row.body["name"] == long_name
+    assert outcome(result, "tools", "tool1")["state"] == "FAILED"
+    assert (
+        "name: Ensure this field has no more than 500 characters."
+        in outcome(result, "tools", "tool1")["details"][0]["message"]
+    )
+    assert not Tool.objects.filter(tenant=globex, public_id="tool1").exists()
 
 
 # --- references, the summary message, transactions ------------------------------------------------------------------

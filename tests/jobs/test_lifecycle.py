@@ -23,6 +23,7 @@ from apps.jobs.models import Job
 from apps.jobs.runners import job_execute
 from apps.jobs.services import job_claim, job_finish, jobs_sweep
 from apps.tenants.models import Tenant
+from tests.agents.conftest import agent_body, rag_tool_body
 
 EXPORT_RESULT = {"data": "ZGF0YQ==", "checksum": "c" * 64}
 
@@ -470,10 +471,11 @@ def test_the_jobs_api_shows_a_failed_import_entity_as_to_create_keeping_why(tena
         original(**kwargs)
 
     monkeypatch.setattr(importing, "references_add", failing)
+    # Valid entities (an import validates each as the API's PUT does), so that the tool fails in its write.
     document = {
         "formatVersion": 1,
-        "agents": [{"id": "a1", "name": {"en": "Support"}, "nativeTools": [{"id": "tool-bad"}]}],
-        "tools": [{"id": "tool-bad", "name": "Broken", "type": "rag_emporix", "config": {}}],
+        "agents": [{"id": "a1", **agent_body("t1", tools=("tool-bad",))}],
+        "tools": [{"id": "tool-bad", **rag_tool_body("t1", name="Broken")}],
     }
     job = import_job(tenant, document)
     job_execute(job_pk=job.pk)

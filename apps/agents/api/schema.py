@@ -334,7 +334,8 @@ COMPONENTS: dict[str, dict[str, Any]] = {
             {
                 "name": _NAME,
                 "value": _str(
-                    "The secret. Required on create, then fixed; stored encrypted and never returned.",
+                    "The secret. Required on create, then fixed: on replace it is ignored, whatever it holds. "
+                    "Stored encrypted and never returned.",
                     writeOnly=True,
                 ),
             },

@@ -19,8 +19,8 @@ from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 
 from apps.agents.models import Agent, Kind, McpServer, Tool
+from apps.core.ids import ID_MAX_LENGTH
 
-ID_MAX_LENGTH = 255  # the public_id column
 NAME_MAX_LENGTH = 500  # the name column
 TOKEN_VALUE_MAX_LENGTH = 16_384
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from django.db import transaction
 from django.db.models import Q
 from django.views.decorators.debug import sensitive_variables
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
@@ -17,11 +18,14 @@ from rest_framework.views import APIView
 from apps.accounts.models import Scope
 from apps.agents import selectors, services
 from apps.agents.api.schema import ref
-from apps.agents.api.serializers import ID_MAX_LENGTH, validate_upsert
+from apps.agents.api.serializers import validate_upsert
 from apps.agents.fields import FIELDS, WHOLE_OBJECTS
 from apps.agents.models import Kind
 from apps.agents.representation import AnyResource, metadata, representation
+from apps.console.models import AuditEvent
+from apps.console.services import audit_record_api
 from apps.core.errors import ApiError
+from apps.core.ids import id_problem, is_stored_id
 from apps.core.listing import ListParams, filter_from_q, parse_fields, parse_list_params, project
 from apps.core.openapi import FIELDS_PARAMETER, list_parameters
 from apps.core.parsers import JsonParser
@@ -29,6 +33,7 @@ from apps.tenants.models import Tenant
 from apps.tenants.selectors import tenant_get
 
 READ, MANAGE = Scope.AGENT_READ.value, Scope.AGENT_MANAGE.value
+RESOURCE_SAVE, RESOURCE_DELETE = AuditEvent.Action.RESOURCE_SAVE, AuditEvent.Action.RESOURCE_DELETE
 
 
 @dataclass(frozen=True)
@@ -131,7 +136,8 @@ def _list(api: KindApi, tenant: str, q: Any, params: ListParams) -> Response:
 
 def _retrieve(api: KindApi, request: Request, tenant: str, public_id: str) -> Response:
     fields = parse_fields(request.query_params.get("fields"), FIELDS[api.kind].tree, WHOLE_OBJECTS)
-    resource = selectors.resource_get(tenant=tenant, kind=api.kind, public_id=public_id) if _usable(public_id) else None
+    found = is_stored_id(public_id)
+    resource = selectors.resource_get(tenant=tenant, kind=api.kind, public_id=public_id) if found else None
     if resource is None:
         raise _not_found(api, public_id)
     return Response(project(_represent(api, resource), fields))
@@ -139,18 +145,27 @@ def _retrieve(api: KindApi, request: Request, tenant: str, public_id: str) -> Re
 
 @sensitive_variables("upsert")
 def _upsert(api: KindApi, request: Request, tenant: str, public_id: str) -> Response:
-    if not _usable(public_id):
-        raise ApiError(f"An id is at most {ID_MAX_LENGTH} characters, none of them NUL.", field="id")
+    # Refused before the body is even read; an existing row whose id would be refused today (one stored before
+    # ids were checked) cannot be replaced either, only read and deleted.
+    problem = id_problem(public_id)
+    if problem:
+        raise ApiError(problem, field="id")
     upsert = validate_upsert(api.kind, request.data)
+    owner = _tenant(tenant)
     try:
-        created = services.resource_upsert(
-            tenant=_tenant(tenant),
-            kind=api.kind,
-            public_id=public_id,
-            body=upsert.body,
-            version=upsert.version,
-            token_value=upsert.token_value,
-        )
+        with transaction.atomic():  # the write and its audit event, or neither
+            created = services.resource_upsert(
+                tenant=owner,
+                kind=api.kind,
+                public_id=public_id,
+                body=upsert.body,
+                version=upsert.version,
+                token_value=upsert.token_value,
+            )
+            detail = {"kind": api.kind.value, "created": created}
+            audit_record_api(
+                principal=request.auth, tenant=owner, action=RESOURCE_SAVE, object_id=public_id, detail=detail
+            )
     except services.VersionConflict as exc:
         raise ApiError(exc.message, code=409, field=exc.field) from None
     except services.ResourceError as exc:
@@ -160,21 +175,26 @@ def _upsert(api: KindApi, request: Request, tenant: str, public_id: str) -> Resp
 
 def _delete(api: KindApi, request: Request, tenant: str, public_id: str) -> Response:
     force = _flag(request.query_params.get("force"), "force")
-    if not _usable(public_id):
+    if not is_stored_id(public_id):
         raise _not_found(api, public_id)
+    owner = _tenant(tenant)
     try:
-        services.resource_delete(tenant=_tenant(tenant), kind=api.kind, public_id=public_id, force=force)
+        with transaction.atomic():  # the delete and its audit event, or neither
+            detached = services.resource_delete(tenant=owner, kind=api.kind, public_id=public_id, force=force)
+            detail = {
+                "kind": api.kind.value,
+                "force": force,
+                "detachedFrom": [{"kind": d.kind.value, "id": d.public_id} for d in detached],
+            }
+            audit_record_api(
+                principal=request.auth, tenant=owner, action=RESOURCE_DELETE, object_id=public_id, detail=detail
+            )
     except services.ResourceNotFound:
         raise _not_found(api, public_id) from None
     except services.ResourceInUse as exc:
         details = [{"field": "force", "type": "in_use", "message": f"Used by {d}."} for d in exc.dependants]
         raise ApiError(exc.message, details=details) from None
     return Response(status=204)
-
-
-def _usable(public_id: str) -> bool:
-    # No stored id is longer, and PostgreSQL refuses NUL in text: such an id names nothing, and cannot be created.
-    return len(public_id) <= ID_MAX_LENGTH and "\x00" not in public_id
 
 
 def _flag(raw: str | None, name: str) -> bool:

@@ -11,20 +11,19 @@ from django import forms
 from django.conf import settings
 
 from apps.accounts.models import Scope
-from apps.agents.api.serializers import ID_MAX_LENGTH, NAME_MAX_LENGTH, TOKEN_VALUE_MAX_LENGTH
+from apps.agents.api.serializers import NAME_MAX_LENGTH, TOKEN_VALUE_MAX_LENGTH
 from apps.agents.bundle import BundleError, bundle_decode
+from apps.core.ids import ID_MAX_LENGTH, id_problem
 
 # The largest JSON text an edit form takes: far above any real agent, far below what would hurt.
 BODY_MAX_CHARS = 1_000_000
 
 
 def _check_id(value: str) -> str:
-    """An id the console's paths can address: opaque, but not empty, without NUL, without a slash at either end
-    (the converter in apps/core/converters.py refuses those)."""
-    if "\x00" in value:
-        raise forms.ValidationError("An id cannot contain a NUL character.")
-    if value.startswith("/") or value.endswith("/"):
-        raise forms.ValidationError("An id cannot start or end with a slash.")
+    """An id as the API's PUT takes it (apps.core.ids); empty means "make one up"."""
+    problem = id_problem(value) if value else None
+    if problem:
+        raise forms.ValidationError(problem)
     return value
 
 
@@ -95,12 +94,9 @@ class TokenForm(_Versioned):
     def __init__(self, *args: Any, creating: bool, **kwargs: Any) -> None:
         super().__init__(*args, creating=creating, **kwargs)
         if not creating:
-            value = self.fields["value"]
-            value.required = False
-            value.help_text = (
-                "Leave it empty to keep the stored value. A token's value cannot be changed: to use another "
-                "secret, create a new token and point to it."
-            )
+            # A token's value cannot be changed (upstream's rule), and the API ignores one sent on update: the
+            # form does not offer what would be ignored. To use another secret, create a new token.
+            del self.fields["value"]
 
     def data_for_api(self) -> dict[str, Any]:
         data: dict[str, Any] = {"name": self.cleaned_data["name"]}

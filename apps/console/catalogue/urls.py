@@ -1,9 +1,10 @@
 """Console pages about agents, tools, MCP servers, tokens, export/import and API clients.
 
-Ids are opaque and may hold a "/", but never end with one. As for the job pages, the pages of one resource are
-told apart by how their path ends: its detail with "/", the others with a fixed word and no slash
-(`agents/a/b/` is the agent "a/b", `agents/a/b/edit` edits it). The list's own pages (`agents/new`,
-`agents/export`) have no "/" after the kind and no trailing slash, so they clash with no id either.
+Ids are opaque and may hold a "/": links percent-encode the whole id (the page_id converter), so it is one path
+segment. As for the job pages, the pages of one resource are told apart by how their path ends: its detail with
+"/", the others with a fixed word and no slash (`agents/a%252Fb/` is the agent "a/b", `agents/a%252Fb/edit`
+edits it; the hand-typed `agents/a/b/` works too). The list's own pages (`agents/new`, `agents/export`) have no
+"/" after the kind and no trailing slash, so they clash with no id either.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from django.urls import URLPattern, path
 
 from apps.agents.models import Kind
 from apps.console.catalogue import client_views, import_views, views
-from apps.core import converters  # noqa: F401  # registers the opaque_id converter
+from apps.core import converters  # noqa: F401  # registers the page_id converter
 
 
 def _kind_paths(kind: Kind) -> list[URLPattern]:
@@ -20,9 +21,9 @@ def _kind_paths(kind: Kind) -> list[URLPattern]:
     return [
         path(f"{segment}/", views.resource_list, extra, name=segment),
         path(f"{segment}/new", views.resource_create, extra, name=f"{segment}-new"),
-        path(f"{segment}/<opaque_id:public_id>/", views.resource_detail, extra, name=f"{segment}-detail"),
-        path(f"{segment}/<opaque_id:public_id>/edit", views.resource_edit, extra, name=f"{segment}-edit"),
-        path(f"{segment}/<opaque_id:public_id>/delete", views.resource_delete, extra, name=f"{segment}-delete"),
+        path(f"{segment}/<page_id:public_id>/", views.resource_detail, extra, name=f"{segment}-detail"),
+        path(f"{segment}/<page_id:public_id>/edit", views.resource_edit, extra, name=f"{segment}-edit"),
+        path(f"{segment}/<page_id:public_id>/delete", views.resource_delete, extra, name=f"{segment}-delete"),
     ]
 
 

@@ -22,12 +22,12 @@ from django.contrib.auth.decorators import login_required
 from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from rest_framework.exceptions import ValidationError
 
 from apps.agents import selectors as agent_selectors
-from apps.agents.api.serializers import ID_MAX_LENGTH, validate_upsert
+from apps.agents.api.serializers import validate_upsert
 from apps.agents.models import Kind
 from apps.agents.representation import AnyResource, metadata, representation
 from apps.agents.services import ResourceError, ResourceInUse, ResourceNotFound, VersionConflict
@@ -37,7 +37,7 @@ from apps.console.catalogue.forms import DeleteForm, ResourceForm, TokenForm
 from apps.console.catalogue.selectors import RelatedList
 from apps.core.errors import ApiError
 from apps.core.errors import _details_from_validation as api_error_details  # the API's own field names
-from apps.core.ids import new_object_id
+from apps.core.ids import id_problem, is_stored_id, new_object_id
 from apps.core.listing import ListParams, SortKey
 
 PAGE_SIZE = 50
@@ -62,6 +62,14 @@ class KindPage:
     def url(self, action: str, tenant: str, public_id: str | None = None) -> str:
         args = [tenant] if public_id is None else [tenant, public_id]
         return reverse(f"console:{self.segment}{'-' + action if action else ''}", args=args)
+
+    def link(self, action: str, tenant: str, public_id: str) -> str | None:
+        """The page of one resource, or None for an id no path can hold (an empty one, stored before ids were
+        checked): a list must show such a row, not fail on it."""
+        try:
+            return self.url(action, tenant, public_id)
+        except NoReverseMatch:
+            return None
 
 
 PAGES = {
@@ -132,7 +140,7 @@ def allow(*methods: str) -> Callable[[View], View]:
 
 def job_page(tenant: str, job_id: str) -> str:
     """The job's page (apps/console/jobs), where an export or import is followed."""
-    return f"/console/{tenant}/jobs/{job_id}/"
+    return reverse("console:job-detail", args=[tenant, job_id])
 
 
 # --- reading ----------------------------------------------------------------------------------------------------
@@ -279,7 +287,7 @@ def agents_export(request: HttpRequest, tenant: str) -> HttpResponse:
     if len(agent_ids) > limit:
         messages.error(request, f"An export takes at most {limit} agents; {len(agent_ids)} were selected.")
         return redirect(back)
-    if any(len(i) > ID_MAX_LENGTH or "\x00" in i for i in agent_ids):
+    if not all(is_stored_id(i) for i in agent_ids):
         messages.error(request, "Some of the selected ids name no agent of this tenant.")
         return redirect(back)
     try:
@@ -309,7 +317,7 @@ def _context(access: TenantAccess, page: KindPage) -> dict[str, Any]:
 
 def _resource_or_404(access: TenantAccess, kind: Kind, public_id: str) -> AnyResource:
     found = None
-    if len(public_id) <= ID_MAX_LENGTH and "\x00" not in public_id:  # no such id can be stored
+    if is_stored_id(public_id):  # no other id can be stored
         found = agent_selectors.resource_get(tenant=access.tenant.name, kind=kind, public_id=public_id)
     if found is None:
         raise Http404(f"No such {PAGES[kind].noun}.")
@@ -332,9 +340,9 @@ def _row(page: KindPage, tenant: str, resource: AnyResource) -> dict[str, Any]:
         "version": resource.version,
         "created": resource.created_at,
         "modified": resource.modified_at,
-        "url": page.url("detail", tenant, resource.public_id),
-        "edit_url": page.url("edit", tenant, resource.public_id),
-        "delete_url": page.url("delete", tenant, resource.public_id),
+        "url": page.link("detail", tenant, resource.public_id),
+        "edit_url": page.link("edit", tenant, resource.public_id),
+        "delete_url": page.link("delete", tenant, resource.public_id),
     }
 
 
@@ -344,7 +352,7 @@ def _related(tenant: str, related: RelatedList) -> dict[str, Any]:
             "kind": PAGES[item.kind].noun,
             "id": item.public_id,
             "name": item.name,
-            "url": None if item.name is None else PAGES[item.kind].url("detail", tenant, item.public_id),
+            "url": None if item.name is None else PAGES[item.kind].link("detail", tenant, item.public_id),
         }
         for item in related.items
     ]
@@ -403,6 +411,11 @@ def _save(
     """Validate the form's resource as the API would and write it; 200 once saved, else the status of the page
     that shows the form again, with the errors added to it."""
     noun = PAGES[kind].noun
+    problem = id_problem(public_id)
+    if problem:
+        # A row stored before ids were checked: the API's PUT refuses its id, so the console does too.
+        form.add_error(None, f"This {noun} cannot be saved under its id: {problem} Create a new one instead.")
+        return 400
     if form.creating and agent_selectors.resource_get(tenant=access.tenant.name, kind=kind, public_id=public_id):
         form.add_error("public_id", f"There already is {PAGES[kind].a_noun} with id {public_id}; open it to edit it.")
         return 400

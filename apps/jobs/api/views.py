@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db import transaction
 from django.db.models import Q
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.request import Request
@@ -11,6 +12,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.accounts.models import Scope
+from apps.console.models import AuditEvent
+from apps.console.services import audit_record_api
 from apps.core.errors import ApiError
 from apps.core.listing import ListParams, filter_from_q, parse_fields, parse_list_params, project
 from apps.core.openapi import FIELDS_PARAMETER, list_parameters
@@ -20,6 +23,7 @@ from apps.jobs.fields import FIELD_TREE, SEARCHABLE, SORTABLE, WHOLE_OBJECTS
 from apps.jobs.representation import job_representation
 
 READ, MANAGE = Scope.AGENT_READ.value, Scope.AGENT_MANAGE.value
+JOB_DELETE = AuditEvent.Action.JOB_DELETE
 
 _LIST_PARAMETERS = list_parameters("Jobs")
 _Q_PARAMETER = OpenApiParameter("q", str, description="Query in the q grammar, e.g. `status:failure`.")
@@ -118,7 +122,9 @@ class JobDetailView(APIView):
         job = selectors.job_get(tenant=tenant, job_id=job_id)
         if job is None:
             raise _not_found(job_id)
-        services.job_delete(job=job)
+        with transaction.atomic():  # the delete and its audit event, or neither
+            services.job_delete(job=job)
+            audit_record_api(principal=request.auth, tenant=job.tenant, action=JOB_DELETE, object_id=job.job_id)
         return Response(status=204)
 
 

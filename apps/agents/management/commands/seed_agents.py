@@ -7,6 +7,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from apps.agents.models import Agent
 from apps.agents.seeding import seed_catalogue
+from apps.core.ids import id_problem
 from apps.tenants.selectors import tenant_get
 
 
@@ -31,6 +32,11 @@ class Command(BaseCommand):
         if min(counts) < 0 or options["agents"] < 1:
             raise CommandError("--agents must be at least 1, the other counts at least 0.")
         first = f"{options['prefix']}-agent-0"
+        # The longest id the prefix makes; the rule (apps.core.ids) is the API's, whatever the road in.
+        longest = f"{options['prefix']}-tool-{counts[0]}-{max(counts[1:])}"
+        problem = id_problem(first) or id_problem(longest)
+        if problem:
+            raise CommandError(f"--prefix {options['prefix']!r} makes ids the API would refuse: {problem}")
         if Agent.objects.filter(tenant=tenant, public_id=first).exists():
             raise CommandError(f"Tenant {tenant.name} already has agents with prefix {options['prefix']!r}.")
         catalogue = seed_catalogue(
