@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('console', '0001_audit_trail'),
+        ('console', '0002_audit_api_client'),
     ]
 
     operations = [
