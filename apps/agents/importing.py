@@ -124,6 +124,8 @@ def _guarded(context: _Context, kind: Kind, entry: dict[str, Any], write: Callab
             return write()
     except (SoftTimeLimitExceeded, OperationalError):
         raise  # the whole import stops: out of time, or the database is gone
+    except EntityRejected as exc:  # expected: the entity's own problems are in its details, no traceback needed
+        return _failed(entry, exc)
     except Exception as exc:  # one broken entity must not stop the rest of the import
         logger.exception("Import of %s %s into %s failed", kind, entry.get("id"), context.tenant.name)
         return _failed(entry, exc)

@@ -15,6 +15,7 @@ from apps.agents.models import Agent, Tool
 from apps.agents.seeding import seed_catalogue
 from apps.jobs import tasks
 from apps.jobs.models import Job
+from tests.agents.conftest import agent_body
 from tests.jobs.test_transfer_worker import export, import_
 from tests.worker import WorkerProcess, thread_worker, wait_for
 
@@ -56,7 +57,8 @@ def test_a_worker_killed_in_the_middle_of_an_import_leaves_all_or_nothing(tenant
 
 def test_an_import_past_its_soft_time_limit_fails_saying_so_and_changes_nothing(other_tenant):
     # Far more agents than can be imported within one second, so the limit strikes in the middle of the import.
-    agents = [{"id": f"a{n}", "name": {"en": f"Agent {n}"}, "userPrompt": "p", "mcpServers": []} for n in range(40000)]
+    # Valid agents (as the API's PUT takes them), so that each one is written and none is refused on sight.
+    agents = [{"id": f"a{n}", **agent_body("tok", name=f"Agent {n}")} for n in range(40000)]
     data, checksum = bundle_encode({"formatVersion": 1, "agents": agents})
     worker = WorkerProcess(JOB_SOFT_TIME_LIMIT_SECONDS="1", JOB_TIME_LIMIT_SECONDS="60")
     try:
