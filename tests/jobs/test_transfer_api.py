@@ -308,6 +308,54 @@ def test_a_signed_bundle_of_the_wrong_shape_is_a_400_and_nothing_is_written(outs
     assert nothing_written(other_tenant)
 
 
+@pytest.mark.parametrize("checksum", ["é" * 64, "☃", "abc", "0" * 63, "f" * 128, "z" * 64])
+def test_a_checksum_that_is_not_64_hexadecimal_characters_is_a_400_and_nothing_is_written(
+    outsider, other_tenant, exported, checksum
+):
+    response = import_(outsider, {"data": exported["data"], "checksum": checksum}, tenant="globex", **ASYNC)
+
+    assert_bad_request(response, "checksum", "64 hexadecimal characters")
+    assert nothing_written(other_tenant)
+
+
+WRONG_TYPES: tuple[Any, ...] = (None, 7, [1], {"k": 1})
+
+
+def _paths(value: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """Every place in a JSON document: each object member and list item, at any depth."""
+    children: list[tuple[Any, Any]] = []
+    if isinstance(value, dict):
+        children = list(value.items())
+    elif isinstance(value, list):
+        children = list(enumerate(value))
+    return [p for key, child in children for p in [(*path, key), *_paths(child, (*path, key))]]
+
+
+def _replaced(document: Any, path: tuple[Any, ...], value: Any) -> Any:
+    copy = json.loads(json.dumps(document))
+    target = copy
+    for key in path[:-1]:
+        target = target[key]
+    target[path[-1]] = value
+    return copy
+
+
+def test_a_signed_bundle_with_a_wrong_type_anywhere_is_a_400_or_imported_but_never_a_500(
+    outsider, exported, worker_in_place
+):
+    document = bundle_decode(exported["data"], exported["checksum"])
+    answers: dict[int, int] = {}
+    for path in _paths(document):
+        for value in WRONG_TYPES:
+            data, checksum = bundle_encode(_replaced(document, path, value))
+            response = import_(outsider, {"data": data, "checksum": checksum}, tenant="globex")
+            answers[response.status_code] = answers.get(response.status_code, 0) + 1
+            assert response.status_code in (200, 400), (path, value, response.body)
+            if response.status_code == 400:
+                assert response.body["message"], (path, value)
+    assert answers[400] and answers[200]  # both kinds happened: the walk reached the structure and the entities
+
+
 def test_fields_other_than_data_and_checksum_are_ignored(outsider, exported):
     body = {**exported, "exportedAt": "2025-07-24T10:00:00.000Z", "jobId": "6881f0a3c0ffee0000000001", "x": [1]}
 
