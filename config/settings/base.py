@@ -52,6 +52,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "apps.core.middleware.BodySizeLimit",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -274,6 +275,17 @@ TOKEN_ENCRYPTION_KEYS = env_list("TOKEN_ENCRYPTION_KEYS", [])
 # The HMAC key of export checksums. Installations that exchange bundles must share it.
 EXPORT_SIGNING_KEY = env_str("EXPORT_SIGNING_KEY", "") or f"export-signing:{SECRET_KEY}"
 EXPORT_MAX_AGENTS = 100
+
+# --- Sizes of request bodies -----------------------------------------------------------------------------------
+# The one size limit of import bodies (API) and export files (console upload), in bytes. An export that would be
+# larger fails at export time, saying so, so that every export this installation makes can be imported again.
+# 32 MiB holds 100 agents with their tools and MCP servers at ~240 KiB of prompts and configuration each.
+IMPORT_MAX_BYTES = env_int("IMPORT_MAX_BYTES", 32 * 1024 * 1024, minimum=64 * 1024)
+# Django's own caps follow it, with room for the other fields of a form (the console's confirmation carries the
+# bundle back). Any body above this answers 413 before it is read (apps.core.middleware.BodySizeLimit).
+DATA_UPLOAD_MAX_MEMORY_SIZE = IMPORT_MAX_BYTES + 64 * 1024
+# Not a cap: uploaded files larger than this are spooled to a temporary file instead of being held in memory.
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 
 LOGGING = {
     "version": 1,

@@ -723,13 +723,49 @@ def test_a_bad_file_is_refused_with_the_reason_before_any_preview(
     assert snapshot() == before
 
 
-def test_a_file_larger_than_the_console_takes_is_refused(world: ApiClient, manager_client: Client, settings: Any):
-    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 64 * 1024
+def test_a_file_larger_than_an_import_takes_is_refused_naming_the_limit(
+    world: ApiClient, manager_client: Client, settings: Any
+):
+    settings.IMPORT_MAX_BYTES = 64 * 1024
 
     response = preview(manager_client, saved_export(preview_document(), padding="x" * 100_000))
 
     assert response.status_code == 400
-    assert any("larger than the console takes" in error for error in page_errors(html(response)))
+    errors = page_errors(html(response))
+    assert any("larger than an import takes (65536 bytes, IMPORT_MAX_BYTES)" in error for error in errors), errors
+
+
+def test_a_4_mb_export_file_is_previewed_and_imported_through_the_console(
+    world: ApiClient, manager_client: Client, tenant: Tenant, broker: mock.Mock
+):
+    document = {"formatVersion": 1, "agents": [{"id": "big", **agent_body("t1", userPrompt="Be kind. " * 350_000)}]}
+    saved = saved_export(document)
+    assert len(json.dumps(saved)) > 4_000_000
+
+    previewed = preview(manager_client, saved)
+
+    assert previewed.status_code == 200, page_errors(html(previewed))
+    assert preview_states(html(previewed))["agents"] == {"big": "DISABLED"}
+    confirmed = manager_client.post(
+        page("import/confirm"), {"bundle_data": saved["data"], "checksum": saved["checksum"]}
+    )
+    assert confirmed.status_code == 302, page_errors(html(confirmed))
+    job = Job.objects.get(tenant=tenant, type=Job.Type.IMPORT)
+    assert job.payload == {"data": saved["data"], "checksum": saved["checksum"]}
+
+
+def test_an_upload_over_the_limit_answers_413_saying_what_the_limit_is(
+    world: ApiClient, manager_client: Client, settings: Any
+):
+    settings.IMPORT_MAX_BYTES = 64 * 1024
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 64 * 1024 + 64 * 1024
+    before = snapshot()
+
+    response = preview(manager_client, saved_export(preview_document(), padding="x" * 200_000))
+
+    assert response.status_code == 413
+    assert "IMPORT_MAX_BYTES" in html(response) and "0.1 MiB (65536 bytes)" in html(response)
+    assert snapshot() == before
 
 
 def test_the_import_button_starts_an_import_job_of_the_previewed_bundle(

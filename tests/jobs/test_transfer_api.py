@@ -571,6 +571,67 @@ def test_a_failed_import_answers_500_and_writes_nothing(outsider, other_tenant, 
     assert not Agent.objects.filter(tenant=other_tenant).exists()
 
 
+# --- sizes: one limit, IMPORT_MAX_BYTES, for what an import takes and what an export may make ----------------------
+
+
+def big_agent(catalogue: Catalogue, tenant: Tenant, prompt_bytes: int) -> str:
+    """The catalogue's last agent (it hands off to no one), with a prompt of `prompt_bytes` characters."""
+    agent = Agent.objects.get(tenant=tenant, public_id=catalogue.agents[-1])
+    agent.body = {**agent.body, "userPrompt": "Answer politely. " * (prompt_bytes // 17)}
+    agent.save()
+    return agent.public_id
+
+
+def test_a_4_mb_export_is_imported_through_the_api(manager, outsider, tenant, other_tenant, catalogue, worker_in_place):
+    exported = export(manager, [big_agent(catalogue, tenant, 3_100_000)])
+    assert exported.status_code == 200, exported.body
+    body = {"data": exported.body["data"], "checksum": exported.body["checksum"]}
+    assert len(json.dumps(body)) > 4_000_000
+
+    imported = import_(outsider, body, tenant="globex")
+
+    assert imported.status_code == 200, imported.body
+    assert (
+        Agent.objects.get(tenant=other_tenant, public_id=catalogue.agents[-1])
+        .body["userPrompt"]
+        .startswith("Answer politely.")
+    )
+
+
+def test_an_import_body_over_the_limit_is_a_413_in_the_error_shape_and_no_job(outsider, settings):
+    body = json.dumps({"data": "A" * (settings.IMPORT_MAX_BYTES + 64 * 1024), "checksum": "0" * 64})
+
+    response = import_(outsider, body, tenant="globex")
+
+    assert response.status_code == 413, response.body
+    assert response.body["code"] == 413 and response.body["status"] == "Request Entity Too Large"
+    assert "IMPORT_MAX_BYTES" in response.body["message"]
+    assert not Job.objects.exists()
+
+
+def test_an_import_body_just_under_the_limit_is_read(outsider, settings):
+    settings.IMPORT_MAX_BYTES = 64 * 1024
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 64 * 1024
+    body = json.dumps({"data": "A" * (64 * 1024 - 100), "checksum": "0" * 64})
+
+    response = import_(outsider, body, tenant="globex")
+
+    assert_bad_request(response, "checksum", "checksum does not match data")
+
+
+def test_an_export_larger_than_an_import_takes_fails_at_export_time_saying_so(
+    manager, tenant, catalogue, worker_in_place, settings
+):
+    settings.IMPORT_MAX_BYTES = 64 * 1024
+
+    response = export(manager, [big_agent(catalogue, tenant, 100_000)])
+
+    job = job_of_failed(response)
+    assert "more than an import takes (65536 bytes, IMPORT_MAX_BYTES)" in job.message
+    assert "Export fewer agents" in job.message
+    assert job.export_result is None
+
+
 def job_of_failed(response: Any) -> Job:
     assert response.status_code == 500, response.body
     job = Job.objects.get(job_id=response.body["details"][0]["message"])

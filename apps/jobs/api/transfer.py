@@ -36,6 +36,12 @@ _ERRORS: dict[int | str, Any] = {
     400: OpenApiResponse(schema.ERROR, description="The request is not valid; nothing was created."),
     401: OpenApiResponse(schema.FAULT, description="No valid access token."),
     403: OpenApiResponse(schema.ERROR, description="Another tenant's path, or a missing scope."),
+    413: OpenApiResponse(schema.ERROR, description="The body is larger than IMPORT_MAX_BYTES; nothing was created."),
+    429: OpenApiResponse(
+        schema.ERROR,
+        description="The tenant has JOB_MAX_IN_PROGRESS_PER_TENANT exports and imports in progress; try again after "
+        "the Retry-After header's seconds.",
+    ),
     500: OpenApiResponse(schema.ERROR, description="The job failed; the message says why."),
 }
 
