@@ -263,6 +263,12 @@ JOB_DISPATCH_DEADLINE_SECONDS = env_int("JOB_DISPATCH_DEADLINE_SECONDS", 600, mi
 JOB_SWEEP_INTERVAL_SECONDS = env_int("JOB_SWEEP_INTERVAL_SECONDS", 30, minimum=1)
 # How long export and import answer synchronously (200) before falling back to 202 and a job to watch.
 JOB_WAIT_SECONDS = env_float("JOB_WAIT_SECONDS", 10.0, minimum=0.0)
+# Fairness between tenants: exports and imports one tenant may have in progress at once (over it: 429 with
+# Retry-After), and how many requests may wait for their job at once, per tenant and in all web processes together
+# (over either: 202 at once, as when the wait runs out). Keep JOB_WAITS_TOTAL below the web server's threads.
+JOB_MAX_IN_PROGRESS_PER_TENANT = env_int("JOB_MAX_IN_PROGRESS_PER_TENANT", 10, minimum=1)
+JOB_WAITS_PER_TENANT = env_int("JOB_WAITS_PER_TENANT", 2, minimum=0)
+JOB_WAITS_TOTAL = env_int("JOB_WAITS_TOTAL", 4, minimum=0)
 CELERY_BEAT_SCHEDULE = {
     "jobs-sweep": {"task": "apps.jobs.tasks.jobs_sweep", "schedule": float(JOB_SWEEP_INTERVAL_SECONDS)},
 }

@@ -634,6 +634,21 @@ def test_an_export_of_more_agents_than_an_export_takes_starts_no_job(
     assert not Job.objects.exists()
 
 
+def test_an_export_while_the_tenant_has_as_many_jobs_in_progress_as_it_may_says_to_try_again(
+    world: ApiClient, manager_client: Client, tenant: Tenant, broker: mock.Mock, settings: Any
+):
+    settings.JOB_MAX_IN_PROGRESS_PER_TENANT = 1
+    Job.objects.create(tenant=tenant, type=Job.Type.IMPORT)
+
+    response = manager_client.post(page("agents/export"), {"agent_ids": ["a1"]}, follow=True)
+
+    assert response.redirect_chain == [("/console/acme/agents/", 302)]
+    shown = [str(m) for m in response.context["messages"]]
+    assert any("as many as it may have at once (JOB_MAX_IN_PROGRESS_PER_TENANT=1)" in m for m in shown), shown
+    assert Job.objects.count() == 1
+    broker.assert_not_called()
+
+
 def test_an_export_of_another_tenants_agent_starts_no_job(world: ApiClient, manager_client: Client, broker: mock.Mock):
     Agent.objects.filter(tenant__name="acme", public_id="a1").delete()  # only globex has an a1 now
 

@@ -801,6 +801,20 @@ def test_a_second_retry_while_the_first_runs_is_refused(manager_client, failed_e
     assert "already in progress" in response.content.decode()
 
 
+def test_a_retry_while_the_tenant_has_as_many_jobs_in_progress_as_it_may_is_refused_saying_so(
+    manager_client, tenant, failed_export, settings
+):
+    settings.JOB_MAX_IN_PROGRESS_PER_TENANT = 1
+    make(tenant, job_id="running", type=Job.Type.EXPORT, status="in_progress", payload={"agentIds": ["a"]})
+
+    with mock.patch("apps.jobs.tasks.job_run.apply_async") as send:
+        response = manager_client.post(f"{BASE}/jobs/{failed_export.job_id}/retry", follow=True)
+
+    assert not Job.objects.filter(retry_of=failed_export).exists()
+    send.assert_not_called()
+    assert "JOB_MAX_IN_PROGRESS_PER_TENANT=1" in response.content.decode()
+
+
 def test_deleting_a_retried_job_keeps_its_retry(manager_client, failed_export):
     with mock.patch("apps.jobs.tasks.job_run.apply_async"):
         manager_client.post(f"{BASE}/jobs/{failed_export.job_id}/retry")

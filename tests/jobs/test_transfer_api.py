@@ -18,7 +18,7 @@ from apps.agents.bundle import bundle_collect, bundle_decode, bundle_encode
 from apps.agents.models import Agent, McpServer, Tool
 from apps.agents.seeding import Catalogue, seed_catalogue
 from apps.core.timefmt import format_instant
-from apps.jobs import runners, selectors, tasks
+from apps.jobs import runners, selectors, services, tasks
 from apps.jobs.models import Job
 from apps.jobs.runners import job_execute
 from apps.tenants.models import Tenant
@@ -569,6 +569,107 @@ def test_a_failed_import_answers_500_and_writes_nothing(outsider, other_tenant, 
     assert response.body["message"] == job.message
     assert job.message.startswith("The import failed because of an internal error")
     assert not Agent.objects.filter(tenant=other_tenant).exists()
+
+
+# --- fairness: a cap on exports and imports in progress, and on requests waiting for their job ----------------------
+
+
+def test_an_export_over_the_tenants_cap_of_jobs_in_progress_answers_429_with_retry_after_and_no_job(
+    manager, catalogue, settings
+):
+    settings.JOB_MAX_IN_PROGRESS_PER_TENANT = 3
+    accepted = [export(manager, catalogue.agents[:1], **ASYNC) for _ in range(3)]
+    assert [response.status_code for response in accepted] == [202, 202, 202]
+
+    response = export(manager, catalogue.agents[:1], **ASYNC)
+
+    assert response.status_code == 429, response.body
+    assert response["Retry-After"] == "5"
+    assert response.body["code"] == 429 and response.body["status"] == "Too Many Requests"
+    assert "JOB_MAX_IN_PROGRESS_PER_TENANT=3" in response.body["message"]
+    assert Job.objects.count() == 3
+
+
+def test_an_import_counts_against_the_same_cap_as_exports(manager, outsider, catalogue, exported, settings):
+    settings.JOB_MAX_IN_PROGRESS_PER_TENANT = 2
+    assert export(outsider, ["none"], tenant="globex").status_code == 400  # refused requests take no place
+    assert import_(outsider, exported, tenant="globex", **ASYNC).status_code == 202
+    assert import_(outsider, exported, tenant="globex", **ASYNC).status_code == 202
+
+    assert import_(outsider, exported, tenant="globex", **ASYNC).status_code == 429
+    # Another tenant's work is not held up by it.
+    assert export(manager, catalogue.agents[:1], **ASYNC).status_code == 202
+
+
+def test_finished_jobs_and_other_kinds_of_job_leave_room_under_the_cap(manager, tenant, catalogue, make_job, settings):
+    settings.JOB_MAX_IN_PROGRESS_PER_TENANT = 1
+    make_job(type=Job.Type.EXPORT, status=Job.Status.SUCCESS)
+    make_job(type=Job.Type.IMPORT, status=Job.Status.FAILURE)
+    make_job(type=Job.Type.AGENT_CHAT)  # in progress, but not an export or import
+
+    assert export(manager, catalogue.agents[:1], **ASYNC).status_code == 202
+    assert export(manager, catalogue.agents[:1], **ASYNC).status_code == 429
+
+
+def waiting_job(tenant: Tenant, seconds: float = 30) -> Job:
+    """An export that a request of some web process is waiting for, `seconds` more."""
+    job = Job.objects.create(tenant=tenant, type=Job.Type.EXPORT)
+    services.job_wait_begin(job=job, seconds=seconds)
+    return job
+
+
+@pytest.fixture
+def waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """The waits the views start (each returns at once, the job unfinished)."""
+    asked: list[float] = []
+
+    def wait(*, tenant: Tenant, job_pk: int, timeout: float) -> Job | None:
+        asked.append(timeout)
+        return Job.objects.get(pk=job_pk)
+
+    monkeypatch.setattr(selectors, "job_wait", wait)
+    return asked
+
+
+def test_a_request_answers_202_at_once_when_its_tenant_has_as_many_requests_waiting_as_it_may(
+    manager, outsider, tenant, other_tenant, catalogue, exported, settings, waits
+):
+    settings.JOB_WAITS_PER_TENANT, settings.JOB_WAITS_TOTAL = 2, 10
+    waiting_job(tenant)
+    waiting_job(tenant)
+
+    refused = export(manager, catalogue.agents[:1])
+    served = import_(outsider, exported, tenant="globex")
+
+    assert refused.status_code == 202 and "Preference-Applied" not in refused
+    assert refused["Location"] == f"/ai-service/acme/jobs/{refused.body['jobId']}"
+    assert served.status_code == 202 and waits == [10.0]  # globex's request did wait
+    assert job_of(refused).awaited_until is None
+
+
+def test_a_request_answers_202_at_once_when_all_tenants_together_have_as_many_waiting_as_allowed(
+    manager, outsider, tenant, other_tenant, catalogue, exported, settings, waits
+):
+    settings.JOB_WAITS_PER_TENANT, settings.JOB_WAITS_TOTAL = 5, 2
+    waiting_job(tenant)
+    waiting_job(tenant)
+
+    assert import_(outsider, exported, tenant="globex").status_code == 202
+    assert waits == []
+
+
+def test_waits_that_ran_out_and_jobs_that_finished_no_longer_count_as_waiting(
+    manager, tenant, catalogue, settings, waits
+):
+    settings.JOB_WAITS_PER_TENANT, settings.JOB_WAITS_TOTAL = 1, 1
+    waiting_job(tenant, seconds=-1)  # its wait ran out
+    finished = waiting_job(tenant)
+    Job.objects.filter(pk=finished.pk).update(status=Job.Status.SUCCESS)
+
+    response = export(manager, catalogue.agents[:1])
+
+    assert response.status_code == 202 and waits == [10.0]
+    assert job_of(response).awaited_until is not None
 
 
 # --- sizes: one limit, IMPORT_MAX_BYTES, for what an import takes and what an export may make ----------------------

@@ -113,7 +113,10 @@ def _agent_ids(value: Any) -> list[str]:
 
 def _answer(request: Request, job: Job, render: Any) -> Response:
     asynchronous, wait = _preference(request.headers.get("Prefer", ""))
-    finished = None if asynchronous else selectors.job_wait(tenant=job.tenant, job_pk=job.pk, timeout=wait)
+    # A request waits only while few others do (services.job_wait_begin); past that it answers 202 at once, as
+    # when a wait runs out, so that waiting requests never fill the web server's threads.
+    waits = not asynchronous and wait > 0 and services.job_wait_begin(job=job, seconds=wait)
+    finished = selectors.job_wait(tenant=job.tenant, job_pk=job.pk, timeout=wait) if waits else None
     if finished is not None and finished.status == Job.Status.SUCCESS:
         return Response(render(finished))
     if finished is not None and finished.status == Job.Status.FAILURE:
