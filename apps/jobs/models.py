@@ -90,3 +90,19 @@ class Job(Versioned):
 
     def __str__(self) -> str:
         return f"{self.type} {self.job_id} ({self.status})"
+
+
+class ExportBundle(models.Model):
+    """The bundle an export made, stored once and apart from its job row.
+
+    It can be tens of megabytes: job lists never load it with the rows, and answers that carry it read it in chunks
+    of `data` as they are sent (apps.jobs.streaming), so no request holds a whole bundle in memory. On PostgreSQL
+    the column is stored uncompressed (migration 0007), so that reading a chunk costs only that chunk."""
+
+    job = models.OneToOneField(Job, on_delete=models.CASCADE, primary_key=True, related_name="export_bundle")
+    data = models.TextField()  # base64, exactly as the API shows it in exportResult.data
+    checksum = models.CharField(max_length=64)
+    size = models.PositiveIntegerField()  # len(data): how many chunks to read
+
+    def __str__(self) -> str:
+        return f"export bundle of job {self.job_id} ({self.size} characters)"

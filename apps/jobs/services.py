@@ -15,7 +15,7 @@ from apps.agents.bundle import BundleError, agents_unknown, bundle_decode
 from apps.core.errors import ApiError
 from apps.core.timefmt import now_ms
 from apps.jobs.history import HistoryError
-from apps.jobs.models import Job
+from apps.jobs.models import ExportBundle, Job
 from apps.tenants.models import Tenant
 
 logger = logging.getLogger(__name__)
@@ -182,14 +182,30 @@ def job_finish(
     export_result: dict[str, Any] | None = None,
     import_result: dict[str, Any] | None = None,
 ) -> bool:
-    """Move an in-progress job to its final state; False when it had already finished or was deleted."""
+    """Move an in-progress job to its final state; False when it had already finished or was deleted.
+
+    An export's {data, checksum} is stored once, as the job's ExportBundle, never in the row: lists of jobs read
+    it in chunks (apps.jobs.streaming)."""
     now = now_ms()
     changes: dict[str, Any] = {"status": status, "finished_at": now, "modified_at": now, "version": F("version") + 1}
-    changes.update(message=message, export_result=export_result, import_result=import_result)
+    bundle = _bundle_of(export_result)
+    changes.update(message=message, export_result=None if bundle else export_result, import_result=import_result)
     # The bundle of a successful import is no longer needed: the result keeps what is worth keeping. A failed
     # job keeps its payload, so that it can be retried (job_retry).
     changes["payload"] = None if import_result is not None else F("payload")
-    return _unfinished(job_pk).update(**changes) == 1
+    with transaction.atomic():
+        finished = _unfinished(job_pk).update(**changes) == 1
+        if finished and bundle:
+            data, checksum = bundle
+            ExportBundle.objects.create(job_id=job_pk, data=data, checksum=checksum, size=len(data))
+    return finished
+
+
+def _bundle_of(result: dict[str, Any] | None) -> tuple[str, str] | None:
+    if result is None or set(result) != {"data", "checksum"}:
+        return None
+    data, checksum = result["data"], result["checksum"]
+    return (data, checksum) if isinstance(data, str) and isinstance(checksum, str) and len(checksum) <= 64 else None
 
 
 def jobs_sweep() -> dict[str, int]:

@@ -498,10 +498,8 @@ def test_a_finished_export_answers_200_with_the_bundle(manager, tenant, catalogu
     assert [agent["id"] for agent in document["agents"]] == catalogue.agents
     assert sorted(tool["id"] for tool in document["tools"]) == sorted(catalogue.tools)
     assert document["tokens"] == [{"id": catalogue.token, "name": "LLM key"}]
-    assert (response.body["data"], response.body["checksum"]) == (
-        job.export_result["data"],
-        job.export_result["checksum"],
-    )
+    assert (response.body["data"], response.body["checksum"]) == (job.export_bundle.data, job.export_bundle.checksum)
+    assert job.export_result is None  # the bundle is stored once, apart from the row
     assert "Location" not in response
 
 
