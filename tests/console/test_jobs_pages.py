@@ -555,6 +555,27 @@ def test_the_export_downloads_as_the_file_upstreams_console_saves(viewer_client,
     assert job_services.import_start(tenant=other_tenant, data=saved["data"], checksum=saved["checksum"])
 
 
+def test_an_export_made_here_downloads_streamed_from_its_stored_bundle_and_its_page_says_its_size(
+    manager_client, tenant, other_tenant
+):
+    data, checksum = bundle_encode(EXPORT_DOC)
+    job = make(tenant, job_id="made-here", type=Job.Type.EXPORT, payload={"agentIds": ["a"]})
+    job_services.job_finish(
+        job_pk=job.pk, status=Job.Status.SUCCESS, export_result={"data": data, "checksum": checksum}
+    )
+    job.refresh_from_db()
+
+    response = manager_client.get(f"{BASE}/jobs/made-here/export.json")
+    page = manager_client.get(f"{BASE}/jobs/made-here/").content.decode()
+
+    assert response.status_code == 200 and response.streaming
+    assert response["Content-Disposition"] == 'attachment; filename="agents-export-made-here.json"'
+    saved = json.loads(b"".join(response.streaming_content))
+    assert saved == {"exportedAt": format_instant(job.finished_at), "data": data, "checksum": checksum}
+    assert f"{len(data)} characters of data, checksum <code>{checksum}</code>" in page
+    assert f"{BASE}/jobs/made-here/export.json" in page
+
+
 def test_only_a_successful_export_has_a_download(manager_client, failed_export, catalogue, exported):
     assert manager_client.get(f"{BASE}/jobs/{failed_export.job_id}/export.json").status_code == 404
     assert manager_client.get(f"{BASE}/jobs/chat-ok/export.json").status_code == 404
