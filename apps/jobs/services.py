@@ -32,9 +32,24 @@ def job_load_history(*, tenant: Tenant, jobs: list[Job]) -> int:
         taken = list(Job.objects.filter(tenant=tenant, job_id__in=ids).values_list("job_id", flat=True)[:5])
         if taken:
             raise HistoryError(f"Jobs already in tenant {tenant.name}: {', '.join(taken)}.")
+        bundles = {}
         for job in jobs:
             job.tenant = tenant
+            # Loaded exports are stored as this installation's own are: their bundle apart, read in chunks.
+            bundle = _bundle_of(job.export_result) if job.type == Job.Type.EXPORT else None
+            if bundle is not None:
+                bundles[job.job_id], job.export_result = bundle, None
         Job.objects.bulk_create(jobs, batch_size=1000)
+        loaded = Job.objects.filter(tenant=tenant, job_id__in=list(bundles)).values_list("job_id", "pk")
+        ExportBundle.objects.bulk_create(
+            [
+                ExportBundle(
+                    job_id=pk, data=bundles[job_id][0], checksum=bundles[job_id][1], size=len(bundles[job_id][0])
+                )
+                for job_id, pk in loaded
+            ],
+            batch_size=100,
+        )
     return len(jobs)
 
 
