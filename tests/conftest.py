@@ -42,7 +42,10 @@ class ApiClientForTests(Client):
 
     def generic(self, method: str, path: str, *args: Any, **kwargs: Any) -> Any:
         response = super().generic(method, path, *args, **kwargs)
-        body: Any = json.loads(response.content) if response.content else None
+        # Answers that carry export bundles are streamed (apps/jobs/streaming.py): read them once, whole.
+        content = b"".join(response.streaming_content) if response.streaming else response.content
+        response.streamed_content = content if response.streaming else None
+        body: Any = json.loads(content) if content else None
         validate_response(path.split("?")[0], method, response.status_code, body)
         response.body = body
         return response

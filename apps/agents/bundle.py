@@ -13,6 +13,7 @@ import binascii
 import hashlib
 import hmac
 import json
+import re
 from collections.abc import Iterable
 from typing import Any, TypeVar
 
@@ -26,6 +27,8 @@ from apps.tenants.models import Tenant
 FORMAT_VERSION = 1
 SECTIONS = ("agents", "tools", "mcpServers", "tokens")
 R = TypeVar("R", Agent, Tool, McpServer, Token)
+# An HMAC-SHA256 in hex, as bundle_encode writes it (upper case and surrounding blanks are forgiven).
+_CHECKSUM = re.compile(r"[0-9a-f]{64}")
 
 
 class BundleError(Exception):
@@ -73,11 +76,17 @@ def bundle_decode(data: Any, checksum: Any) -> dict[str, Any]:
         raise BundleError("data is required: the base64 text of an export.", "data")
     if not isinstance(checksum, str) or not checksum:
         raise BundleError("checksum is required: the checksum that came with the export.", "checksum")
+    checksum = checksum.strip().lower()
+    if not _CHECKSUM.fullmatch(checksum):
+        raise BundleError(
+            "checksum must be the 64 hexadecimal characters (an HMAC-SHA256) that came with the export.", "checksum"
+        )
     try:
         raw = base64.b64decode(data.encode("ascii"), validate=True)
     except (binascii.Error, UnicodeEncodeError):
         raise BundleError("data is not valid base64.", "data") from None
-    if not hmac.compare_digest(_checksum(raw), checksum.strip().lower()):
+    # Constant time, on bytes: the comparison tells nothing about how much of a forged checksum was right.
+    if not hmac.compare_digest(_checksum(raw).encode("ascii"), checksum.encode("ascii")):
         raise BundleError(
             "checksum does not match data: the export was changed after it was made, or made by an "
             "installation with another export signing key.",
@@ -99,7 +108,8 @@ def _check_shape(document: Any) -> None:
     if not isinstance(document, dict):
         raise BundleError("data does not hold an export: expected a JSON object.", "data")
     version = document.get("formatVersion")
-    if version != FORMAT_VERSION:
+    # `type(...) is int`: JSON's true and 1.0 compare equal to 1 in Python, but are not this format's version.
+    if type(version) is not int or version != FORMAT_VERSION:
         raise BundleError(
             f"Export format version {version!r} is not supported; this installation reads version {FORMAT_VERSION}.",
             "data",

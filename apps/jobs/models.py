@@ -47,6 +47,9 @@ class Job(Versioned):
     dispatched_at = models.DateTimeField(null=True, blank=True)  # when the broker took its task; null: not yet
     started_at = models.DateTimeField(null=True, blank=True)  # when a worker last started it
     finished_at = models.DateTimeField(null=True, blank=True)
+    # Until when a request of the web server waits for this job to finish (export/import answering 200): counted
+    # to cap the requests waiting at once (services.job_wait_begin). Null: nobody waits.
+    awaited_until = models.DateTimeField(null=True, blank=True)
     # The failed job this one retries (set by the console's retry); kept as null when that job is deleted.
     # Not editable: the system sets it, and an admin form would offer every job of every tenant to pick from.
     # Indexed only where set (below), so the index stays as small as the number of retries.
@@ -75,9 +78,31 @@ class Job(Versioned):
                 name="jobs_undispatched",
                 condition=models.Q(status="in_progress", dispatched_at__isnull=True, payload__isnull=False),
             ),
+            # Counts the requests waiting for their job: few rows at any table size.
+            models.Index(
+                fields=["awaited_until"],
+                name="jobs_awaited",
+                condition=models.Q(status="in_progress", awaited_until__isnull=False),
+            ),
             # Finds a job's retries, and the rows to unlink when jobs are deleted.
             models.Index(fields=["retry_of"], name="jobs_retry_of", condition=models.Q(retry_of__isnull=False)),
         ]
 
     def __str__(self) -> str:
         return f"{self.type} {self.job_id} ({self.status})"
+
+
+class ExportBundle(models.Model):
+    """The bundle an export made, stored once and apart from its job row.
+
+    It can be tens of megabytes: job lists never load it with the rows, and answers that carry it read it in chunks
+    of `data` as they are sent (apps.jobs.streaming), so no request holds a whole bundle in memory. On PostgreSQL
+    the column is stored uncompressed (migration 0007), so that reading a chunk costs only that chunk."""
+
+    job = models.OneToOneField(Job, on_delete=models.CASCADE, primary_key=True, related_name="export_bundle")
+    data = models.TextField()  # base64, exactly as the API shows it in exportResult.data
+    checksum = models.CharField(max_length=64)
+    size = models.PositiveIntegerField()  # len(data): how many chunks to read
+
+    def __str__(self) -> str:
+        return f"export bundle of job {self.job_id} ({self.size} characters)"

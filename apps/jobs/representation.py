@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from apps.core.timefmt import format_instant
+from apps.jobs.streaming import BundleData
 
 _PLAIN = (
     ("agent_type", "agentType"),
@@ -21,12 +22,16 @@ _PLAIN = (
 
 
 def job_representation(row: Mapping[str, Any]) -> dict[str, Any]:
-    """Render a row of `Job.objects.values(...)`; only the columns present in the row are rendered."""
+    """Render a row of `Job.objects.values(...)`; only the columns present in the row are rendered. A stored export
+    bundle is rendered as a BundleData, read when the answer is sent (apps.jobs.streaming)."""
     out: dict[str, Any] = {"id": row["job_id"]}
     for column, name in _PLAIN:
         value = row.get(column)
         if value is not None:
             out[name] = value
+    if row.get("bundle_size") is not None:
+        data = BundleData(tenant_id=row["bundle_tenant"], job_pk=row["bundle_job"], size=row["bundle_size"])
+        out["exportResult"] = {"data": data, "checksum": row["bundle_checksum"]}
     if "importResult" in out:
         out["importResult"] = published_import_result(out["importResult"])
     if "version" in row:

@@ -79,7 +79,23 @@ def _export(job: Job) -> None:
         )
         return
     data, checksum = bundle_encode(document)
+    if len(data) + IMPORT_BODY_ROOM > settings.IMPORT_MAX_BYTES:
+        _fail(job.pk, _too_large_message(len(data), len(document["agents"])))
+        return
     job_finish(job_pk=job.pk, status=Job.Status.SUCCESS, export_result={"data": data, "checksum": checksum})
+
+
+# What an import body holds besides the data: the checksum, exportedAt, jobId and the JSON around them.
+IMPORT_BODY_ROOM = 256
+
+
+def _too_large_message(size: int, agents: int) -> str:
+    """Refused at export time: an export that no import would take is of no use to anyone."""
+    limit = settings.IMPORT_MAX_BYTES
+    return (
+        f"The export of {agents} agent{'s' if agents != 1 else ''} would be {size + IMPORT_BODY_ROOM} bytes, more than "
+        f"an import takes ({limit} bytes, IMPORT_MAX_BYTES); nothing was exported. Export fewer agents at a time."
+    )
 
 
 def _import(job: Job) -> None:

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
+from django.db.models.functions import Substr
 
 from apps.core.listing import ListParams, Selection, SortKey, ordering, page_of
 from apps.jobs.fields import COLUMNS, SORTABLE
-from apps.jobs.models import Job
+from apps.jobs.models import ExportBundle, Job
 from apps.tenants.models import Tenant
 from apps.tenants.selectors import tenant_id_for
 
@@ -29,10 +31,25 @@ def _columns(fields: Selection | None) -> list[str]:
     return [column for field in chosen for column in COLUMNS[field]]
 
 
+# An export's bundle is not read with its row: only what it takes to read it later, in chunks (apps.jobs.streaming).
+_BUNDLE = {
+    "bundle_size": F("export_bundle__size"),
+    "bundle_checksum": F("export_bundle__checksum"),
+    "bundle_tenant": F("tenant_id"),
+    "bundle_job": F("pk"),
+}
+BUNDLE_CHUNK = 1 << 20  # characters of base64 read at a time
+
+
+def _values(queryset: QuerySet[Job], columns: list[str]) -> QuerySet[Job, dict[str, Any]]:
+    rows: QuerySet[Job, dict[str, Any]] = queryset.values(*columns, **(_BUNDLE if "export_result" in columns else {}))
+    return rows
+
+
 def job_list(*, tenant: str, filters: Q, params: ListParams) -> list[dict[str, Any]]:
     """One page of a tenant's jobs as `values()` rows holding the columns the field selection needs."""
     order = ordering(params.sort, default=DEFAULT_SORT, sortable=SORTABLE, tiebreak=TIEBREAK)
-    rows = _for_tenant(tenant).filter(filters).order_by(*order).values(*_columns(params.fields))
+    rows = _values(_for_tenant(tenant).filter(filters).order_by(*order), _columns(params.fields))
     return page_of(rows, params, key=TIEBREAK)
 
 
@@ -42,8 +59,25 @@ def job_count(*, tenant: str, filters: Q) -> int:
 
 def job_row(*, tenant: str, job_id: str, params: ListParams | None = None) -> dict[str, Any] | None:
     columns = _columns(params.fields if params is not None else None)
-    row: dict[str, Any] | None = _for_tenant(tenant).filter(job_id=job_id).values(*columns).first()
+    row: dict[str, Any] | None = _values(_for_tenant(tenant).filter(job_id=job_id), columns).first()
     return row
+
+
+def export_bundle_size(*, job: Job) -> tuple[int, str] | None:
+    """(size, checksum) of the job's stored export bundle; None when it has none."""
+    row = ExportBundle.objects.filter(job=job, job__tenant_id=job.tenant_id).values_list("size", "checksum").first()
+    return row
+
+
+def export_bundle_chunks(*, tenant_id: int, job_pk: int, size: int) -> Iterator[str]:
+    """The bundle's data, BUNDLE_CHUNK characters at a time. A bundle deleted meanwhile (its job was) ends the
+    data early: the checksum then no longer matches it, so a cut bundle can never be imported."""
+    bundle = ExportBundle.objects.filter(job_id=job_pk, job__tenant_id=tenant_id)
+    for start in range(0, size, BUNDLE_CHUNK):
+        part = bundle.annotate(part=Substr("data", start + 1, BUNDLE_CHUNK)).values_list("part", flat=True).first()
+        if part is None:
+            return
+        yield part
 
 
 def job_get(*, tenant: str, job_id: str) -> Job | None:

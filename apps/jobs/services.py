@@ -15,7 +15,7 @@ from apps.agents.bundle import BundleError, agents_unknown, bundle_decode
 from apps.core.errors import ApiError
 from apps.core.timefmt import now_ms
 from apps.jobs.history import HistoryError
-from apps.jobs.models import Job
+from apps.jobs.models import ExportBundle, Job
 from apps.tenants.models import Tenant
 
 logger = logging.getLogger(__name__)
@@ -32,9 +32,24 @@ def job_load_history(*, tenant: Tenant, jobs: list[Job]) -> int:
         taken = list(Job.objects.filter(tenant=tenant, job_id__in=ids).values_list("job_id", flat=True)[:5])
         if taken:
             raise HistoryError(f"Jobs already in tenant {tenant.name}: {', '.join(taken)}.")
+        bundles = {}
         for job in jobs:
             job.tenant = tenant
+            # Loaded exports are stored as this installation's own are: their bundle apart, read in chunks.
+            bundle = _bundle_of(job.export_result) if job.type == Job.Type.EXPORT else None
+            if bundle is not None:
+                bundles[job.job_id], job.export_result = bundle, None
         Job.objects.bulk_create(jobs, batch_size=1000)
+        loaded = Job.objects.filter(tenant=tenant, job_id__in=list(bundles)).values_list("job_id", "pk")
+        ExportBundle.objects.bulk_create(
+            [
+                ExportBundle(
+                    job_id=pk, data=bundles[job_id][0], checksum=bundles[job_id][1], size=len(bundles[job_id][0])
+                )
+                for job_id, pk in loaded
+            ],
+            batch_size=100,
+        )
     return len(jobs)
 
 
@@ -47,10 +62,61 @@ def job_load_history(*, tenant: Tenant, jobs: list[Job]) -> int:
 
 
 def job_create(*, tenant: Tenant, type: Job.Type, payload: dict[str, Any], retry_of: Job | None = None) -> Job:
-    """A new in-progress job, handed to a worker once the surrounding transaction commits."""
-    job = Job.objects.create(tenant=tenant, type=type, payload=payload, retry_of=retry_of)
+    """A new in-progress job, handed to a worker once the surrounding transaction commits. An export or import is
+    refused with JobsBusy while the tenant already has JOB_MAX_IN_PROGRESS_PER_TENANT of them in progress."""
+    with transaction.atomic():
+        if type in RETRYABLE:
+            _check_capacity(tenant)
+        job = Job.objects.create(tenant=tenant, type=type, payload=payload, retry_of=retry_of)
     transaction.on_commit(partial(job_dispatch, job_pk=job.pk))
     return job
+
+
+# --- Fairness between tenants ----------------------------------------------------------------------------------
+#
+# Workers take jobs first come, first served, and the web server holds a thread for each request that waits for
+# its job. Two caps keep one tenant from taking either for itself: exports and imports in progress per tenant
+# (over it: 429), and requests waiting for their job, per tenant and in all (over them: 202 at once). Both are
+# counted in the database, so they hold across every web process.
+
+RETRY_AFTER_SECONDS = 5
+
+
+class JobsBusy(ApiError):
+    """The tenant has as many exports and imports in progress as it may: 429, try again later."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, code=429)
+        self.message = message
+        self.wait = RETRY_AFTER_SECONDS
+
+
+def _check_capacity(tenant: Tenant) -> None:
+    # The tenant's row is locked until the job is written, so two requests at once cannot both take the last place.
+    Tenant.objects.select_for_update().filter(pk=tenant.pk).values_list("pk", flat=True).first()
+    cap = settings.JOB_MAX_IN_PROGRESS_PER_TENANT
+    busy = Job.objects.filter(tenant=tenant, type__in=RETRYABLE, status=Job.Status.IN_PROGRESS).count()
+    if busy >= cap:
+        raise JobsBusy(
+            f"This tenant already has {busy} exports and imports in progress, as many as it may have at once "
+            f"(JOB_MAX_IN_PROGRESS_PER_TENANT={cap}). Try again in a few seconds, once some have finished."
+        )
+
+
+def job_wait_begin(*, job: Job, seconds: float) -> bool:
+    """Count a request as waiting `seconds` for its job, if the caps on waiting requests (per tenant and in all)
+    leave room; False when they do not, and the request should answer 202 at once. A waiting request is an
+    unfinished job whose `awaited_until` lies ahead: nothing needs releasing when the wait ends, however it ends."""
+    now = now_ms()
+    with transaction.atomic():
+        Tenant.objects.select_for_update().filter(pk=job.tenant_id).values_list("pk", flat=True).first()
+        waiting = Job.objects.filter(status=Job.Status.IN_PROGRESS, awaited_until__gt=now)
+        if waiting.filter(tenant_id=job.tenant_id).count() >= settings.JOB_WAITS_PER_TENANT:
+            return False
+        if waiting.count() >= settings.JOB_WAITS_TOTAL:
+            return False
+        Job.objects.filter(pk=job.pk).update(awaited_until=now + timedelta(seconds=seconds))
+    return True
 
 
 class RetryRefused(Exception):
@@ -79,7 +145,12 @@ def job_retry(*, job: Job) -> Job:
             raise RetryRefused("This job no longer holds what it was asked to do, so it cannot be run again.")
         if current.retries.filter(status=Job.Status.IN_PROGRESS).exists():
             raise RetryRefused("A retry of this job is already in progress.")
-        return job_create(tenant=current.tenant, type=Job.Type(current.type), payload=current.payload, retry_of=current)
+        try:
+            return job_create(
+                tenant=current.tenant, type=Job.Type(current.type), payload=current.payload, retry_of=current
+            )
+        except JobsBusy as exc:
+            raise RetryRefused(exc.message) from None
 
 
 def job_dispatch(*, job_pk: int) -> bool:
@@ -126,14 +197,30 @@ def job_finish(
     export_result: dict[str, Any] | None = None,
     import_result: dict[str, Any] | None = None,
 ) -> bool:
-    """Move an in-progress job to its final state; False when it had already finished or was deleted."""
+    """Move an in-progress job to its final state; False when it had already finished or was deleted.
+
+    An export's {data, checksum} is stored once, as the job's ExportBundle, never in the row: lists of jobs read
+    it in chunks (apps.jobs.streaming)."""
     now = now_ms()
     changes: dict[str, Any] = {"status": status, "finished_at": now, "modified_at": now, "version": F("version") + 1}
-    changes.update(message=message, export_result=export_result, import_result=import_result)
+    bundle = _bundle_of(export_result)
+    changes.update(message=message, export_result=None if bundle else export_result, import_result=import_result)
     # The bundle of a successful import is no longer needed: the result keeps what is worth keeping. A failed
     # job keeps its payload, so that it can be retried (job_retry).
     changes["payload"] = None if import_result is not None else F("payload")
-    return _unfinished(job_pk).update(**changes) == 1
+    with transaction.atomic():
+        finished = _unfinished(job_pk).update(**changes) == 1
+        if finished and bundle:
+            data, checksum = bundle
+            ExportBundle.objects.create(job_id=job_pk, data=data, checksum=checksum, size=len(data))
+    return finished
+
+
+def _bundle_of(result: dict[str, Any] | None) -> tuple[str, str] | None:
+    if result is None or set(result) != {"data", "checksum"}:
+        return None
+    data, checksum = result["data"], result["checksum"]
+    return (data, checksum) if isinstance(data, str) and isinstance(checksum, str) and len(checksum) <= 64 else None
 
 
 def jobs_sweep() -> dict[str, int]:

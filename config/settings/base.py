@@ -58,6 +58,7 @@ MIDDLEWARE = [
     # Early, so that responses made by the middleware below it (errors, redirects) carry the policy too.
     "csp.middleware.CSPMiddleware",
     "apps.accounts.middleware.ProviderFormAction",
+    "apps.core.middleware.BodySizeLimit",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -311,6 +312,12 @@ JOB_DISPATCH_DEADLINE_SECONDS = env_int("JOB_DISPATCH_DEADLINE_SECONDS", 600, mi
 JOB_SWEEP_INTERVAL_SECONDS = env_int("JOB_SWEEP_INTERVAL_SECONDS", 30, minimum=1)
 # How long export and import answer synchronously (200) before falling back to 202 and a job to watch.
 JOB_WAIT_SECONDS = env_float("JOB_WAIT_SECONDS", 10.0, minimum=0.0)
+# Fairness between tenants: exports and imports one tenant may have in progress at once (over it: 429 with
+# Retry-After), and how many requests may wait for their job at once, per tenant and in all web processes together
+# (over either: 202 at once, as when the wait runs out). Keep JOB_WAITS_TOTAL below the web server's threads.
+JOB_MAX_IN_PROGRESS_PER_TENANT = env_int("JOB_MAX_IN_PROGRESS_PER_TENANT", 10, minimum=1)
+JOB_WAITS_PER_TENANT = env_int("JOB_WAITS_PER_TENANT", 2, minimum=0)
+JOB_WAITS_TOTAL = env_int("JOB_WAITS_TOTAL", 4, minimum=0)
 CELERY_BEAT_SCHEDULE = {
     "jobs-sweep": {"task": "apps.jobs.tasks.jobs_sweep", "schedule": float(JOB_SWEEP_INTERVAL_SECONDS)},
 }
@@ -373,6 +380,17 @@ EXPORT_SIGNING_KEY = env_str(keys.EXPORT_SIGNING_KEY, "").strip()
 # client secret.
 API_CLIENT_SECRET_PEPPER = env_str(keys.API_CLIENT_SECRET_PEPPER, "").strip()
 EXPORT_MAX_AGENTS = 100
+
+# --- Sizes of request bodies -----------------------------------------------------------------------------------
+# The one size limit of import bodies (API) and export files (console upload), in bytes. An export that would be
+# larger fails at export time, saying so, so that every export this installation makes can be imported again.
+# 32 MiB holds 100 agents with their tools and MCP servers at ~240 KiB of prompts and configuration each.
+IMPORT_MAX_BYTES = env_int("IMPORT_MAX_BYTES", 32 * 1024 * 1024, minimum=64 * 1024)
+# Django's own caps follow it, with room for the other fields of a form (the console's confirmation carries the
+# bundle back). Any body above this answers 413 before it is read (apps.core.middleware.BodySizeLimit).
+DATA_UPLOAD_MAX_MEMORY_SIZE = IMPORT_MAX_BYTES + 64 * 1024
+# Not a cap: uploaded files larger than this are spooled to a temporary file instead of being held in memory.
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 
 LOGGING = {
     "version": 1,

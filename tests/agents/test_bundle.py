@@ -274,6 +274,51 @@ def test_data_that_is_not_strict_base64_is_refused(data):
     assert error.message == "data is not valid base64."
 
 
+@pytest.mark.parametrize(
+    "checksum",
+    [
+        "é" * 64,  # not ASCII: compare_digest used to raise TypeError on it
+        "\u0660" * 64,  # Arabic-Indic digits, which some number parsers read as 0
+        "checksum ✓",
+        "0" * 63,
+        "0" * 65,
+        "g" * 64,
+        "0x" + "0" * 62,
+        "00 " * 21 + "0",
+    ],
+)
+def test_a_checksum_that_is_not_64_hexadecimal_characters_is_refused_saying_so(checksum):
+    data, _ = bundle_encode(minimal())
+
+    error = refused(data, checksum)
+
+    assert error.field == "checksum"
+    assert error.message.startswith("checksum must be the 64 hexadecimal characters")
+
+
+def test_the_checksum_is_compared_in_constant_time_on_bytes(monkeypatch):
+    data, checksum = bundle_encode(minimal())
+    compared: list[tuple[Any, Any]] = []
+    real = hmac.compare_digest
+
+    def spy(a: Any, b: Any) -> bool:
+        compared.append((a, b))
+        return real(a, b)
+
+    monkeypatch.setattr(hmac, "compare_digest", spy)
+
+    assert bundle_decode(data, checksum) == minimal()
+    assert compared == [(checksum.encode(), checksum.encode())]
+
+
+@pytest.mark.parametrize("version", [True, 1.0])
+def test_a_format_version_that_only_compares_equal_to_1_is_refused(version):
+    error = refused(*signed_json(minimal(formatVersion=version)))
+
+    assert error.field == "data"
+    assert "is not supported" in error.message
+
+
 def test_a_checksum_of_other_bytes_is_refused():
     data, _ = bundle_encode(minimal())
     _, other_checksum = bundle_encode(minimal(agents=[{"id": "a2"}]))

@@ -637,6 +637,21 @@ def test_an_export_of_more_agents_than_an_export_takes_starts_no_job(
     assert not Job.objects.exists()
 
 
+def test_an_export_while_the_tenant_has_as_many_jobs_in_progress_as_it_may_says_to_try_again(
+    world: ApiClient, manager_client: Client, tenant: Tenant, broker: mock.Mock, settings: Any
+):
+    settings.JOB_MAX_IN_PROGRESS_PER_TENANT = 1
+    Job.objects.create(tenant=tenant, type=Job.Type.IMPORT)
+
+    response = manager_client.post(page("agents/export"), {"agent_ids": ["a1"]}, follow=True)
+
+    assert response.redirect_chain == [("/console/acme/agents/", 302)]
+    shown = [str(m) for m in response.context["messages"]]
+    assert any("as many as it may have at once (JOB_MAX_IN_PROGRESS_PER_TENANT=1)" in m for m in shown), shown
+    assert Job.objects.count() == 1
+    broker.assert_not_called()
+
+
 def test_an_export_of_another_tenants_agent_starts_no_job(world: ApiClient, manager_client: Client, broker: mock.Mock):
     Agent.objects.filter(tenant__name="acme", public_id="a1").delete()  # only globex has an a1 now
 
@@ -727,13 +742,49 @@ def test_a_bad_file_is_refused_with_the_reason_before_any_preview(
     assert snapshot() == before
 
 
-def test_a_file_larger_than_the_console_takes_is_refused(world: ApiClient, manager_client: Client, settings: Any):
-    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 64 * 1024
+def test_a_file_larger_than_an_import_takes_is_refused_naming_the_limit(
+    world: ApiClient, manager_client: Client, settings: Any
+):
+    settings.IMPORT_MAX_BYTES = 64 * 1024
 
     response = preview(manager_client, saved_export(preview_document(), padding="x" * 100_000))
 
     assert response.status_code == 400
-    assert any("larger than the console takes" in error for error in page_errors(html(response)))
+    errors = page_errors(html(response))
+    assert any("larger than an import takes (65536 bytes, IMPORT_MAX_BYTES)" in error for error in errors), errors
+
+
+def test_a_4_mb_export_file_is_previewed_and_imported_through_the_console(
+    world: ApiClient, manager_client: Client, tenant: Tenant, broker: mock.Mock
+):
+    document = {"formatVersion": 1, "agents": [{"id": "big", **agent_body("t1", userPrompt="Be kind. " * 350_000)}]}
+    saved = saved_export(document)
+    assert len(json.dumps(saved)) > 4_000_000
+
+    previewed = preview(manager_client, saved)
+
+    assert previewed.status_code == 200, page_errors(html(previewed))
+    assert preview_states(html(previewed))["agents"] == {"big": "DISABLED"}
+    confirmed = manager_client.post(
+        page("import/confirm"), {"bundle_data": saved["data"], "checksum": saved["checksum"]}
+    )
+    assert confirmed.status_code == 302, page_errors(html(confirmed))
+    job = Job.objects.get(tenant=tenant, type=Job.Type.IMPORT)
+    assert job.payload == {"data": saved["data"], "checksum": saved["checksum"]}
+
+
+def test_an_upload_over_the_limit_answers_413_saying_what_the_limit_is(
+    world: ApiClient, manager_client: Client, settings: Any
+):
+    settings.IMPORT_MAX_BYTES = 64 * 1024
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 64 * 1024 + 64 * 1024
+    before = snapshot()
+
+    response = preview(manager_client, saved_export(preview_document(), padding="x" * 200_000))
+
+    assert response.status_code == 413
+    assert "IMPORT_MAX_BYTES" in html(response) and "0.1 MiB (65536 bytes)" in html(response)
+    assert snapshot() == before
 
 
 def test_the_import_button_starts_an_import_job_of_the_previewed_bundle(

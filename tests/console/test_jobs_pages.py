@@ -562,6 +562,27 @@ def test_the_export_downloads_as_the_file_upstreams_console_saves(viewer_client,
     assert job_services.import_start(tenant=other_tenant, data=saved["data"], checksum=saved["checksum"])
 
 
+def test_an_export_made_here_downloads_streamed_from_its_stored_bundle_and_its_page_says_its_size(
+    manager_client, tenant, other_tenant
+):
+    data, checksum = bundle_encode(EXPORT_DOC)
+    job = make(tenant, job_id="made-here", type=Job.Type.EXPORT, payload={"agentIds": ["a"]})
+    job_services.job_finish(
+        job_pk=job.pk, status=Job.Status.SUCCESS, export_result={"data": data, "checksum": checksum}
+    )
+    job.refresh_from_db()
+
+    response = manager_client.get(f"{BASE}/jobs/made-here/export.json")
+    page = manager_client.get(f"{BASE}/jobs/made-here/").content.decode()
+
+    assert response.status_code == 200 and response.streaming
+    assert response["Content-Disposition"] == 'attachment; filename="agents-export-made-here.json"'
+    saved = json.loads(b"".join(response.streaming_content))
+    assert saved == {"exportedAt": format_instant(job.finished_at), "data": data, "checksum": checksum}
+    assert f"{len(data)} characters of data, checksum <code>{checksum}</code>" in page
+    assert f"{BASE}/jobs/made-here/export.json" in page
+
+
 def test_only_a_successful_export_has_a_download(manager_client, failed_export, catalogue, exported):
     assert manager_client.get(f"{BASE}/jobs/{failed_export.job_id}/export.json").status_code == 404
     assert manager_client.get(f"{BASE}/jobs/chat-ok/export.json").status_code == 404
@@ -809,6 +830,20 @@ def test_a_second_retry_while_the_first_runs_is_refused(manager_client, failed_e
 
     assert Job.objects.filter(retry_of=failed_export).count() == 1
     assert "already in progress" in response.content.decode()
+
+
+def test_a_retry_while_the_tenant_has_as_many_jobs_in_progress_as_it_may_is_refused_saying_so(
+    manager_client, tenant, failed_export, settings
+):
+    settings.JOB_MAX_IN_PROGRESS_PER_TENANT = 1
+    make(tenant, job_id="running", type=Job.Type.EXPORT, status="in_progress", payload={"agentIds": ["a"]})
+
+    with mock.patch("apps.jobs.tasks.job_run.apply_async") as send:
+        response = manager_client.post(f"{BASE}/jobs/{failed_export.job_id}/retry", follow=True)
+
+    assert not Job.objects.filter(retry_of=failed_export).exists()
+    send.assert_not_called()
+    assert "JOB_MAX_IN_PROGRESS_PER_TENANT=1" in response.content.decode()
 
 
 def test_deleting_a_retried_job_keeps_its_retry(manager_client, failed_export):

@@ -122,6 +122,19 @@ def test_the_api_returns_a_loaded_job_exactly_as_it_was_in_the_file(
     assert response.body == job
 
 
+def test_a_loaded_export_keeps_its_bundle_apart_from_its_row_as_exports_made_here_do(
+    tenant: Tenant, write_file: Callable[[Any], Path]
+) -> None:
+    load_jobs("acme", write_file(history()))
+
+    job = Job.objects.get(tenant=tenant, job_id="6881f0a3c0ffee0000000002")
+    assert job.export_result is None
+    assert (job.export_bundle.data, job.export_bundle.checksum) == (
+        "eyJhZ2VudHMiOiBbXX0=",
+        "5d41402abc4b2a76b9719d911017c592",
+    )
+
+
 def test_the_api_lists_the_loaded_jobs_in_the_order_of_their_given_creation_times(
     manager: ApiClientForTests, write_file: Callable[[Any], Path]
 ) -> None:

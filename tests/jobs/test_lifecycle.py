@@ -19,7 +19,7 @@ from apps.agents.seeding import seed_catalogue
 from apps.core.timefmt import now_ms
 from apps.jobs import runners, services, tasks
 from apps.jobs.history import jobs_from_history
-from apps.jobs.models import Job
+from apps.jobs.models import ExportBundle, Job
 from apps.jobs.runners import job_execute
 from apps.jobs.services import job_claim, job_finish, jobs_sweep
 from apps.tenants.models import Tenant
@@ -42,7 +42,13 @@ def broker(monkeypatch: pytest.MonkeyPatch) -> mock.Mock:
 
 
 def row(job: Job) -> dict[str, Any]:
-    return Job.objects.filter(pk=job.pk).values().get()
+    """The job's columns, with the export result where it is stored: in its own ExportBundle row."""
+    values: dict[str, Any] = Job.objects.filter(pk=job.pk).values().get()
+    bundle = ExportBundle.objects.filter(job_id=job.pk).values("data", "checksum").first()
+    if bundle is not None:
+        assert values["export_result"] is None  # stored once
+        values["export_result"] = bundle
+    return values
 
 
 def age(job: Job, seconds: float, **more: Any) -> None:

@@ -18,7 +18,7 @@ from apps.agents.bundle import bundle_collect, bundle_decode, bundle_encode
 from apps.agents.models import Agent, McpServer, Tool
 from apps.agents.seeding import Catalogue, seed_catalogue
 from apps.core.timefmt import format_instant
-from apps.jobs import runners, selectors, tasks
+from apps.jobs import runners, selectors, services, tasks
 from apps.jobs.models import Job
 from apps.jobs.runners import job_execute
 from apps.tenants.models import Tenant
@@ -308,6 +308,54 @@ def test_a_signed_bundle_of_the_wrong_shape_is_a_400_and_nothing_is_written(outs
     assert nothing_written(other_tenant)
 
 
+@pytest.mark.parametrize("checksum", ["é" * 64, "☃", "abc", "0" * 63, "f" * 128, "z" * 64])
+def test_a_checksum_that_is_not_64_hexadecimal_characters_is_a_400_and_nothing_is_written(
+    outsider, other_tenant, exported, checksum
+):
+    response = import_(outsider, {"data": exported["data"], "checksum": checksum}, tenant="globex", **ASYNC)
+
+    assert_bad_request(response, "checksum", "64 hexadecimal characters")
+    assert nothing_written(other_tenant)
+
+
+WRONG_TYPES: tuple[Any, ...] = (None, 7, [1], {"k": 1})
+
+
+def _paths(value: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """Every place in a JSON document: each object member and list item, at any depth."""
+    children: list[tuple[Any, Any]] = []
+    if isinstance(value, dict):
+        children = list(value.items())
+    elif isinstance(value, list):
+        children = list(enumerate(value))
+    return [p for key, child in children for p in [(*path, key), *_paths(child, (*path, key))]]
+
+
+def _replaced(document: Any, path: tuple[Any, ...], value: Any) -> Any:
+    copy = json.loads(json.dumps(document))
+    target = copy
+    for key in path[:-1]:
+        target = target[key]
+    target[path[-1]] = value
+    return copy
+
+
+def test_a_signed_bundle_with_a_wrong_type_anywhere_is_a_400_or_imported_but_never_a_500(
+    outsider, exported, worker_in_place
+):
+    document = bundle_decode(exported["data"], exported["checksum"])
+    answers: dict[int, int] = {}
+    for path in _paths(document):
+        for value in WRONG_TYPES:
+            data, checksum = bundle_encode(_replaced(document, path, value))
+            response = import_(outsider, {"data": data, "checksum": checksum}, tenant="globex")
+            answers[response.status_code] = answers.get(response.status_code, 0) + 1
+            assert response.status_code in (200, 400), (path, value, response.body)
+            if response.status_code == 400:
+                assert response.body["message"], (path, value)
+    assert answers[400] and answers[200]  # both kinds happened: the walk reached the structure and the entities
+
+
 def test_fields_other_than_data_and_checksum_are_ignored(outsider, exported):
     body = {**exported, "exportedAt": "2025-07-24T10:00:00.000Z", "jobId": "6881f0a3c0ffee0000000001", "x": [1]}
 
@@ -450,10 +498,8 @@ def test_a_finished_export_answers_200_with_the_bundle(manager, tenant, catalogu
     assert [agent["id"] for agent in document["agents"]] == catalogue.agents
     assert sorted(tool["id"] for tool in document["tools"]) == sorted(catalogue.tools)
     assert document["tokens"] == [{"id": catalogue.token, "name": "LLM key"}]
-    assert (response.body["data"], response.body["checksum"]) == (
-        job.export_result["data"],
-        job.export_result["checksum"],
-    )
+    assert (response.body["data"], response.body["checksum"]) == (job.export_bundle.data, job.export_bundle.checksum)
+    assert job.export_result is None  # the bundle is stored once, apart from the row
     assert "Location" not in response
 
 
@@ -521,6 +567,168 @@ def test_a_failed_import_answers_500_and_writes_nothing(outsider, other_tenant, 
     assert response.body["message"] == job.message
     assert job.message.startswith("The import failed because of an internal error")
     assert not Agent.objects.filter(tenant=other_tenant).exists()
+
+
+# --- fairness: a cap on exports and imports in progress, and on requests waiting for their job ----------------------
+
+
+def test_an_export_over_the_tenants_cap_of_jobs_in_progress_answers_429_with_retry_after_and_no_job(
+    manager, catalogue, settings
+):
+    settings.JOB_MAX_IN_PROGRESS_PER_TENANT = 3
+    accepted = [export(manager, catalogue.agents[:1], **ASYNC) for _ in range(3)]
+    assert [response.status_code for response in accepted] == [202, 202, 202]
+
+    response = export(manager, catalogue.agents[:1], **ASYNC)
+
+    assert response.status_code == 429, response.body
+    assert response["Retry-After"] == "5"
+    assert response.body["code"] == 429 and response.body["status"] == "Too Many Requests"
+    assert "JOB_MAX_IN_PROGRESS_PER_TENANT=3" in response.body["message"]
+    assert Job.objects.count() == 3
+
+
+def test_an_import_counts_against_the_same_cap_as_exports(manager, outsider, catalogue, exported, settings):
+    settings.JOB_MAX_IN_PROGRESS_PER_TENANT = 2
+    assert export(outsider, ["none"], tenant="globex").status_code == 400  # refused requests take no place
+    assert import_(outsider, exported, tenant="globex", **ASYNC).status_code == 202
+    assert import_(outsider, exported, tenant="globex", **ASYNC).status_code == 202
+
+    assert import_(outsider, exported, tenant="globex", **ASYNC).status_code == 429
+    # Another tenant's work is not held up by it.
+    assert export(manager, catalogue.agents[:1], **ASYNC).status_code == 202
+
+
+def test_finished_jobs_and_other_kinds_of_job_leave_room_under_the_cap(manager, tenant, catalogue, make_job, settings):
+    settings.JOB_MAX_IN_PROGRESS_PER_TENANT = 1
+    make_job(type=Job.Type.EXPORT, status=Job.Status.SUCCESS)
+    make_job(type=Job.Type.IMPORT, status=Job.Status.FAILURE)
+    make_job(type=Job.Type.AGENT_CHAT)  # in progress, but not an export or import
+
+    assert export(manager, catalogue.agents[:1], **ASYNC).status_code == 202
+    assert export(manager, catalogue.agents[:1], **ASYNC).status_code == 429
+
+
+def waiting_job(tenant: Tenant, seconds: float = 30) -> Job:
+    """An export that a request of some web process is waiting for, `seconds` more."""
+    job = Job.objects.create(tenant=tenant, type=Job.Type.EXPORT)
+    services.job_wait_begin(job=job, seconds=seconds)
+    return job
+
+
+@pytest.fixture
+def waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """The waits the views start (each returns at once, the job unfinished)."""
+    asked: list[float] = []
+
+    def wait(*, tenant: Tenant, job_pk: int, timeout: float) -> Job | None:
+        asked.append(timeout)
+        return Job.objects.get(pk=job_pk)
+
+    monkeypatch.setattr(selectors, "job_wait", wait)
+    return asked
+
+
+def test_a_request_answers_202_at_once_when_its_tenant_has_as_many_requests_waiting_as_it_may(
+    manager, outsider, tenant, other_tenant, catalogue, exported, settings, waits
+):
+    settings.JOB_WAITS_PER_TENANT, settings.JOB_WAITS_TOTAL = 2, 10
+    waiting_job(tenant)
+    waiting_job(tenant)
+
+    refused = export(manager, catalogue.agents[:1])
+    served = import_(outsider, exported, tenant="globex")
+
+    assert refused.status_code == 202 and "Preference-Applied" not in refused
+    assert refused["Location"] == f"/ai-service/acme/jobs/{refused.body['jobId']}"
+    assert served.status_code == 202 and waits == [10.0]  # globex's request did wait
+    assert job_of(refused).awaited_until is None
+
+
+def test_a_request_answers_202_at_once_when_all_tenants_together_have_as_many_waiting_as_allowed(
+    manager, outsider, tenant, other_tenant, catalogue, exported, settings, waits
+):
+    settings.JOB_WAITS_PER_TENANT, settings.JOB_WAITS_TOTAL = 5, 2
+    waiting_job(tenant)
+    waiting_job(tenant)
+
+    assert import_(outsider, exported, tenant="globex").status_code == 202
+    assert waits == []
+
+
+def test_waits_that_ran_out_and_jobs_that_finished_no_longer_count_as_waiting(
+    manager, tenant, catalogue, settings, waits
+):
+    settings.JOB_WAITS_PER_TENANT, settings.JOB_WAITS_TOTAL = 1, 1
+    waiting_job(tenant, seconds=-1)  # its wait ran out
+    finished = waiting_job(tenant)
+    Job.objects.filter(pk=finished.pk).update(status=Job.Status.SUCCESS)
+
+    response = export(manager, catalogue.agents[:1])
+
+    assert response.status_code == 202 and waits == [10.0]
+    assert job_of(response).awaited_until is not None
+
+
+# --- sizes: one limit, IMPORT_MAX_BYTES, for what an import takes and what an export may make ----------------------
+
+
+def big_agent(catalogue: Catalogue, tenant: Tenant, prompt_bytes: int) -> str:
+    """The catalogue's last agent (it hands off to no one), with a prompt of `prompt_bytes` characters."""
+    agent = Agent.objects.get(tenant=tenant, public_id=catalogue.agents[-1])
+    agent.body = {**agent.body, "userPrompt": "Answer politely. " * (prompt_bytes // 17)}
+    agent.save()
+    return agent.public_id
+
+
+def test_a_4_mb_export_is_imported_through_the_api(manager, outsider, tenant, other_tenant, catalogue, worker_in_place):
+    exported = export(manager, [big_agent(catalogue, tenant, 3_100_000)])
+    assert exported.status_code == 200, exported.body
+    body = {"data": exported.body["data"], "checksum": exported.body["checksum"]}
+    assert len(json.dumps(body)) > 4_000_000
+
+    imported = import_(outsider, body, tenant="globex")
+
+    assert imported.status_code == 200, imported.body
+    assert (
+        Agent.objects.get(tenant=other_tenant, public_id=catalogue.agents[-1])
+        .body["userPrompt"]
+        .startswith("Answer politely.")
+    )
+
+
+def test_an_import_body_over_the_limit_is_a_413_in_the_error_shape_and_no_job(outsider, settings):
+    body = json.dumps({"data": "A" * (settings.IMPORT_MAX_BYTES + 64 * 1024), "checksum": "0" * 64})
+
+    response = import_(outsider, body, tenant="globex")
+
+    assert response.status_code == 413, response.body
+    assert response.body["code"] == 413 and response.body["status"] == "Request Entity Too Large"
+    assert "IMPORT_MAX_BYTES" in response.body["message"]
+    assert not Job.objects.exists()
+
+
+def test_an_import_body_just_under_the_limit_is_read(outsider, settings):
+    settings.IMPORT_MAX_BYTES = 64 * 1024
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 64 * 1024
+    body = json.dumps({"data": "A" * (64 * 1024 - 100), "checksum": "0" * 64})
+
+    response = import_(outsider, body, tenant="globex")
+
+    assert_bad_request(response, "checksum", "checksum does not match data")
+
+
+def test_an_export_larger_than_an_import_takes_fails_at_export_time_saying_so(
+    manager, tenant, catalogue, worker_in_place, settings
+):
+    settings.IMPORT_MAX_BYTES = 64 * 1024
+
+    response = export(manager, [big_agent(catalogue, tenant, 100_000)])
+
+    job = job_of_failed(response)
+    assert "more than an import takes (65536 bytes, IMPORT_MAX_BYTES)" in job.message
+    assert "Export fewer agents" in job.message
+    assert job.export_result is None
 
 
 def job_of_failed(response: Any) -> Job:

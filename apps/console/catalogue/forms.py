@@ -116,10 +116,10 @@ class DeleteForm(forms.Form):
 
 
 def carry_limit() -> int:
-    """How large a bundle the console takes: the preview carries it back in a form, whose fields Django caps at
-    DATA_UPLOAD_MAX_MEMORY_SIZE (some room left for the rest of the form)."""
-    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
-    return 50 * 1024 * 1024 if limit is None else max(limit - 16 * 1024, 1024)
+    """How large an export file the console takes: the same IMPORT_MAX_BYTES as the API's import (Django's
+    DATA_UPLOAD_MAX_MEMORY_SIZE leaves room above it for the preview's form, which carries the bundle back)."""
+    limit: int = settings.IMPORT_MAX_BYTES
+    return limit
 
 
 @dataclass(frozen=True)
@@ -138,7 +138,8 @@ class BundleUploadForm(forms.Form):
         limit = carry_limit()
         if upload.size is None or upload.size > limit:
             raise forms.ValidationError(
-                f"The file is larger than the console takes ({limit // 1024} KiB); import it through the API."
+                f"The file is {upload.size or 0} bytes, larger than an import takes ({limit} bytes, IMPORT_MAX_BYTES): "
+                "export fewer agents at a time."
             )
         try:
             saved = json.loads(upload.read())

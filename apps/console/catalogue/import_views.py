@@ -86,7 +86,7 @@ def _upload_page(
         "section": "import",
         "form": form,
         "problems": problems,
-        "limit_kib": carry_limit() // 1024,
+        "limit_mib": f"{carry_limit() / 1024 / 1024:.1f}",
     }
     return render(request, "console/catalogue/import.html", context, status=status)
 

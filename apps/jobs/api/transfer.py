@@ -8,6 +8,7 @@ import re
 from typing import Any
 
 from django.conf import settings
+from django.http.response import HttpResponseBase
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -22,6 +23,7 @@ from apps.core.timefmt import format_instant
 from apps.jobs import selectors, services
 from apps.jobs.api import schema
 from apps.jobs.models import Job
+from apps.jobs.streaming import BundleData, carries_bundle, streamed_json
 from apps.tenants.models import Tenant
 from apps.tenants.selectors import tenant_get
 
@@ -39,6 +41,12 @@ _ERRORS: dict[int | str, Any] = {
     400: OpenApiResponse(schema.ERROR, description="The request is not valid; nothing was created."),
     401: OpenApiResponse(schema.FAULT, description="No valid access token."),
     403: OpenApiResponse(schema.ERROR, description="Another tenant's path, or a missing scope."),
+    413: OpenApiResponse(schema.ERROR, description="The body is larger than IMPORT_MAX_BYTES; nothing was created."),
+    429: OpenApiResponse(
+        schema.ERROR,
+        description="The tenant has JOB_MAX_IN_PROGRESS_PER_TENANT exports and imports in progress; try again after "
+        "the Retry-After header's seconds.",
+    ),
     500: OpenApiResponse(schema.ERROR, description="The job failed; the message says why."),
 }
 
@@ -58,7 +66,7 @@ class AgentExportView(APIView):
             **_ERRORS,
         },
     )
-    def post(self, request: Request, tenant: str) -> Response:
+    def post(self, request: Request, tenant: str) -> HttpResponseBase:
         agent_ids = _agent_ids(_body(request).get("agentIds"))
         job = services.export_start(tenant=_tenant(tenant), agent_ids=agent_ids)
         _audit(request, job, AuditEvent.Action.AGENTS_EXPORT, {"agentIds": agent_ids})
@@ -80,7 +88,7 @@ class AgentImportView(APIView):
             **_ERRORS,
         },
     )
-    def post(self, request: Request, tenant: str) -> Response:
+    def post(self, request: Request, tenant: str) -> HttpResponseBase:
         body = _body(request)
         job = services.import_start(tenant=_tenant(tenant), data=body.get("data"), checksum=body.get("checksum"))
         _audit(request, job, AuditEvent.Action.AGENTS_IMPORT, _imported_agents(body))
@@ -110,11 +118,15 @@ def _agent_ids(value: Any) -> list[str]:
     return ids
 
 
-def _answer(request: Request, job: Job, render: Any) -> Response:
+def _answer(request: Request, job: Job, render: Any) -> HttpResponseBase:
     asynchronous, wait = _preference(request.headers.get("Prefer", ""))
-    finished = None if asynchronous else selectors.job_wait(tenant=job.tenant, job_pk=job.pk, timeout=wait)
+    # A request waits only while few others do (services.job_wait_begin); past that it answers 202 at once, as
+    # when a wait runs out, so that waiting requests never fill the web server's threads.
+    waits = not asynchronous and wait > 0 and services.job_wait_begin(job=job, seconds=wait)
+    finished = selectors.job_wait(tenant=job.tenant, job_pk=job.pk, timeout=wait) if waits else None
     if finished is not None and finished.status == Job.Status.SUCCESS:
-        return Response(render(finished))
+        body = render(finished)
+        return streamed_json(body) if carries_bundle(body) else Response(body)
     if finished is not None and finished.status == Job.Status.FAILURE:
         details = [{"field": "jobId", "type": "job", "message": finished.job_id}]
         return Response(error_body(500, finished.message or "The job failed.", details=details), status=500)
@@ -138,9 +150,14 @@ def _preference(header: str) -> tuple[bool, float]:
 
 def _export_body(job: Job) -> dict[str, Any]:
     result = job.export_result or {}
+    data: Any = result.get("data", "")
+    checksum = result.get("checksum", "")
+    stored = selectors.export_bundle_size(job=job)
+    if stored is not None:  # read in chunks as the answer is sent
+        data, checksum = BundleData(tenant_id=job.tenant_id, job_pk=job.pk, size=stored[0]), stored[1]
     return {
-        "data": result.get("data", ""),
-        "checksum": result.get("checksum", ""),
+        "data": data,
+        "checksum": checksum,
         "exportedAt": format_instant(job.finished_at or job.modified_at),
         "jobId": job.job_id,
     }

@@ -6,6 +6,7 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import Q
+from django.http.response import HttpResponseBase
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -21,6 +22,7 @@ from apps.jobs import selectors, services
 from apps.jobs.api import schema
 from apps.jobs.fields import FIELD_TREE, SEARCHABLE, SORTABLE, WHOLE_OBJECTS
 from apps.jobs.representation import job_representation
+from apps.jobs.streaming import carries_bundle, streamed_json
 
 READ, MANAGE = Scope.AGENT_READ.value, Scope.AGENT_MANAGE.value
 JOB_DELETE = AuditEvent.Action.JOB_DELETE
@@ -41,12 +43,18 @@ def _list_params(request: Request) -> ListParams:
     )
 
 
-def _list_response(tenant: str, filters: Q, params: ListParams) -> Response:
+def _list_response(tenant: str, filters: Q, params: ListParams) -> HttpResponseBase:
     rows = selectors.job_list(tenant=tenant, filters=filters, params=params)
-    response = Response([project(job_representation(row), params.fields) for row in rows])
+    jobs = [project(job_representation(row), params.fields) for row in rows]
+    response = _json(jobs)
     if params.want_total:
         response["X-Total-Count"] = str(selectors.job_count(tenant=tenant, filters=filters))
     return response
+
+
+def _json(value: Any) -> HttpResponseBase:
+    """A DRF answer, or, when it carries export bundles, one streamed as the bundles are read."""
+    return streamed_json(value) if carries_bundle(value) else Response(value)
 
 
 class JobListView(APIView):
@@ -60,7 +68,7 @@ class JobListView(APIView):
         parameters=[_Q_PARAMETER, *_LIST_PARAMETERS],
         responses={200: OpenApiResponse(schema.JOB_LIST, description="One page of jobs."), **_ERRORS},
     )
-    def get(self, request: Request, tenant: str) -> Response:
+    def get(self, request: Request, tenant: str) -> HttpResponseBase:
         params = _list_params(request)
         return _list_response(tenant, filter_from_q(request.query_params.get("q"), SEARCHABLE), params)
 
@@ -79,7 +87,7 @@ class JobSearchView(APIView):
         request={"application/json": {"$ref": "#/components/schemas/QParamSearchBody"}},
         responses={200: OpenApiResponse(schema.JOB_LIST, description="One page of matching jobs."), **_ERRORS},
     )
-    def post(self, request: Request, tenant: str) -> Response:
+    def post(self, request: Request, tenant: str) -> HttpResponseBase:
         params = _list_params(request)
         body = request.data
         if not isinstance(body, dict):
@@ -87,7 +95,7 @@ class JobSearchView(APIView):
         return _list_response(tenant, filter_from_q(body.get("q"), SEARCHABLE), params)
 
     @extend_schema(exclude=True)
-    def get(self, request: Request, tenant: str) -> Response:
+    def get(self, request: Request, tenant: str) -> HttpResponseBase:
         return JobDetailView().get(request, tenant, "search")
 
     @extend_schema(exclude=True)
@@ -105,12 +113,12 @@ class JobDetailView(APIView):
         parameters=[FIELDS_PARAMETER],
         responses={200: OpenApiResponse(schema.JOB, description="The job."), **_ERRORS, **_NOT_FOUND},
     )
-    def get(self, request: Request, tenant: str, job_id: str) -> Response:
+    def get(self, request: Request, tenant: str, job_id: str) -> HttpResponseBase:
         fields = parse_fields(request.query_params.get("fields"), FIELD_TREE, WHOLE_OBJECTS)
         row = selectors.job_row(tenant=tenant, job_id=job_id)
         if row is None:
             raise _not_found(job_id)
-        return Response(project(job_representation(row), fields))
+        return _json(project(job_representation(row), fields))
 
     @extend_schema(
         operation_id="DELETE-ai-job",
