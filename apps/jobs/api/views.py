@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.db.models import Q
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.request import Request
@@ -11,6 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.accounts.models import Scope
+from apps.core.budget import statement_budget
 from apps.core.errors import ApiError
 from apps.core.listing import ListParams, filter_from_q, parse_fields, parse_list_params, project
 from apps.core.openapi import FIELDS_PARAMETER, list_parameters
@@ -29,6 +31,7 @@ _ERRORS: dict[int | str, Any] = {
     403: OpenApiResponse(schema.ERROR, description="Another tenant's path, or a missing scope."),
 }
 _NOT_FOUND = {404: OpenApiResponse(schema.ERROR, description="No such job in this tenant.")}
+_TOO_SLOW = {503: OpenApiResponse(schema.ERROR, description="The query ran out of its time budget; narrow it.")}
 
 
 def _list_params(request: Request) -> ListParams:
@@ -38,10 +41,13 @@ def _list_params(request: Request) -> ListParams:
 
 
 def _list_response(tenant: str, filters: Q, params: ListParams) -> Response:
-    rows = selectors.job_list(tenant=tenant, filters=filters, params=params)
+    # The client chooses the filter, the sort and whether to count: each query gets the read budget.
+    with statement_budget(settings.API_STATEMENT_TIMEOUT_MS):
+        rows = selectors.job_list(tenant=tenant, filters=filters, params=params)
+        total = selectors.job_count(tenant=tenant, filters=filters) if params.want_total else None
     response = Response([project(job_representation(row), params.fields) for row in rows])
-    if params.want_total:
-        response["X-Total-Count"] = str(selectors.job_count(tenant=tenant, filters=filters))
+    if total is not None:
+        response["X-Total-Count"] = str(total)
     return response
 
 
@@ -54,7 +60,7 @@ class JobListView(APIView):
         description="The tenant's jobs, newest first, with the list parameters.",
         tags=["Job"],
         parameters=[_Q_PARAMETER, *_LIST_PARAMETERS],
-        responses={200: OpenApiResponse(schema.JOB_LIST, description="One page of jobs."), **_ERRORS},
+        responses={200: OpenApiResponse(schema.JOB_LIST, description="One page of jobs."), **_ERRORS, **_TOO_SLOW},
     )
     def get(self, request: Request, tenant: str) -> Response:
         params = _list_params(request)
@@ -73,7 +79,11 @@ class JobSearchView(APIView):
         tags=["Job"],
         parameters=_LIST_PARAMETERS,
         request={"application/json": {"$ref": "#/components/schemas/QParamSearchBody"}},
-        responses={200: OpenApiResponse(schema.JOB_LIST, description="One page of matching jobs."), **_ERRORS},
+        responses={
+            200: OpenApiResponse(schema.JOB_LIST, description="One page of matching jobs."),
+            **_ERRORS,
+            **_TOO_SLOW,
+        },
     )
     def post(self, request: Request, tenant: str) -> Response:
         params = _list_params(request)
@@ -99,11 +109,12 @@ class JobDetailView(APIView):
         summary="Get a job",
         tags=["Job"],
         parameters=[FIELDS_PARAMETER],
-        responses={200: OpenApiResponse(schema.JOB, description="The job."), **_ERRORS, **_NOT_FOUND},
+        responses={200: OpenApiResponse(schema.JOB, description="The job."), **_ERRORS, **_NOT_FOUND, **_TOO_SLOW},
     )
     def get(self, request: Request, tenant: str, job_id: str) -> Response:
         fields = parse_fields(request.query_params.get("fields"), FIELD_TREE, WHOLE_OBJECTS)
-        row = selectors.job_row(tenant=tenant, job_id=job_id)
+        with statement_budget(settings.API_STATEMENT_TIMEOUT_MS):
+            row = selectors.job_row(tenant=tenant, job_id=job_id)
         if row is None:
             raise _not_found(job_id)
         return Response(project(job_representation(row), fields))
