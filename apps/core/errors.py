@@ -9,7 +9,10 @@ import logging
 from http import HTTPStatus
 from typing import Any
 
+from django.conf import settings
+from django.core.exceptions import TooManyFieldsSent
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
 from django.views import defaults
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -155,7 +158,17 @@ def server_error(request: HttpRequest) -> HttpResponse:
     return defaults.server_error(request)
 
 
+def too_many_fields_message() -> str:
+    return f"Too many parameters: at most {settings.DATA_UPLOAD_MAX_NUMBER_FIELDS} are allowed."
+
+
 def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    # Django refuses a form body of too many fields before any view runs; say so, as for the query string.
+    if isinstance(exception, TooManyFieldsSent):
+        message = too_many_fields_message()
+        if is_api(request):
+            return JsonResponse(error_body(400, message), status=400)
+        return render(request, "problem.html", {"status": 400, "message": message}, status=400)
     if is_api(request):
         return JsonResponse(error_body(400, "Bad request."), status=400)
     return defaults.bad_request(request, exception)

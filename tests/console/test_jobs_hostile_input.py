@@ -88,6 +88,15 @@ def test_1001_query_parameters_are_a_400_page_stating_the_limit(manager_client, 
     assert_page_400(response, "Too many query parameters: at most 1000 are allowed.")
 
 
+def test_a_form_of_1001_fields_is_a_400_page_stating_the_limit(manager_client, jobs):
+    body = "&".join(["mode=selected", *(f"id=j{n}" for n in range(1000))])
+
+    response = manager_client.post(f"{BASE}/jobs/delete", body, content_type="application/x-www-form-urlencoded")
+
+    assert_page_400(response, "Too many parameters: at most 1000 are allowed.")
+    assert Job.objects.count() == 3
+
+
 # Dates of the list's filter: the last day there is, beyond it, year 0.
 
 
