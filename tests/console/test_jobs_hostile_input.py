@@ -77,6 +77,22 @@ def test_an_anonymous_visitor_gets_the_same_400_for_a_nul(anonymous_client):
     assert_page_400(anonymous_client.get(f"{BASE}/jobs/%00/"), "NUL character")
 
 
+@pytest.mark.parametrize("job_id", ["%FF", "%ED%A0%80", "%C0%AF", "%zz", "%", "%E2%82"])
+def test_an_invalid_percent_encoding_or_utf8_in_a_console_path_is_a_404_page(manager_client, jobs, job_id):
+    response = manager_client.get(f"{BASE}/jobs/{job_id}/")
+
+    assert response.status_code == 404
+
+
+@pytest.mark.parametrize("query", ["agent=%FF", "q=%ED%A0%80abc", "status=%C0%AF", "created_from=%zz", "after=%E2%82"])
+def test_invalid_utf8_or_percent_encoding_in_a_console_query_string_is_answered(manager_client, jobs, query):
+    response = manager_client.get(f"{BASE}/jobs/?{query}")
+
+    assert response.status_code in (200, 400)
+    if response.status_code == 400:
+        assert 'class="msg-error"' in page(response)
+
+
 # Too many query parameters.
 
 
