@@ -1,9 +1,10 @@
 """Answers for requests the views should never see, and for reads that ran out of their budget.
 
-A NUL character (%00) cannot be stored in or compared with PostgreSQL's text: a path or query string holding one
-would reach the database as a 500. Too many query parameters make Django refuse to parse the query string, which
-inside an API view would also be a 500. Both are the client's mistake, answered 400 before any view runs: in the
-API's error shape on API paths, as a page elsewhere.
+Too many query parameters make Django refuse to parse the query string, which inside an API view was a 500. A NUL
+character (%00) cannot be stored in or compared with PostgreSQL's text: in a console path or query string it
+reached the database as a 500. Both are the client's mistake, answered 400 before any view runs: in the API's
+error shape on API paths, as a page elsewhere. The API's own views answer a NUL in their paths and parameters
+themselves (404 for an id no resource can have, 400 naming the parameter), as for any other value.
 """
 
 from __future__ import annotations
@@ -43,12 +44,14 @@ class RequestInputMiddleware:
 
 
 def _problem(request: HttpRequest) -> str | None:
-    if NUL in request.path:
-        return "The path must not contain a NUL character (%00)."
     try:
         query = request.GET
     except TooManyFieldsSent:
         return f"Too many query parameters: at most {settings.DATA_UPLOAD_MAX_NUMBER_FIELDS} are allowed."
+    if is_api(request):
+        return None
+    if NUL in request.path:
+        return "The path must not contain a NUL character (%00)."
     if any(NUL in key or any(NUL in value for value in query.getlist(key)) for key in query):
         return "The query string must not contain a NUL character (%00)."
     return None
