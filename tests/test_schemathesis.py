@@ -1,10 +1,13 @@
-"""Property-based run of the four Job operations through WSGI, driven by our own OpenAPI document.
+"""Property-based run of every operation of our OpenAPI document through WSGI; the four Job operations in depth.
 
 Schemathesis generates requests (valid and invalid) from `/api/schema`; each response must not be a 5xx,
 must have a status, content type and body our document declares, and must also be what the published contract
 allows (`tests.contract.validate_response`). Most cases use tenant "acme" with a fully-scoped token and, for
 the detail operations, the id of a seeded job, so the deep code paths run and not only the 403/404 ones.
 Each case runs in a transaction that is rolled back, so every case sees the same seeded jobs.
+
+Every other operation (agents, tools, MCP servers, tokens, export and import) runs authenticated with both scopes,
+mostly in tenant "acme", and must never answer a 5xx.
 
 Bounded and deterministic by default; for a longer local hunt:
 `SCHEMATHESIS_MAX_EXAMPLES=1500 SCHEMATHESIS_RANDOM=1 pytest tests/test_schemathesis.py`.
@@ -42,10 +45,13 @@ from tests.conftest import MANAGE, READ
 from tests.contract import validate_response
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
+OTHER_CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 JOB_OPERATIONS = ("GET-ai-list-jobs", "POST-ai-search-jobs", "GET-ai-job", "DELETE-ai-job")
 SEEDED_IDS = ("65f1c0ffee0000000000000a", "65f1c0ffee0000000000000b", "legacy-42", "search")
 OTHER_TENANTS_ID = "65f1c0ffee0000000000000f"  # a job of "globex": must stay invisible to "acme"
 MAX_EXAMPLES = int(os.environ.get("SCHEMATHESIS_MAX_EXAMPLES", "50"))
+# The other operations are many (22): fewer cases each keeps the run short; a local hunt raises both.
+OTHER_MAX_EXAMPLES = int(os.environ.get("SCHEMATHESIS_OTHER_MAX_EXAMPLES", "15"))
 
 
 @pytest.fixture
@@ -115,19 +121,20 @@ def localhost(settings: Any) -> None:
     settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "localhost"]
 
 
-def _load_schema() -> Any:
+def _load_schema(max_examples: int) -> Any:
     # Our own document, as served; loading it needs no database.
     with override_settings(ALLOWED_HOSTS=["localhost"]):
         loaded = schemathesis.openapi.from_wsgi("/api/schema?format=json", WSGIHandler())
     loaded.config.generation.update(
         modes=[schemathesis.GenerationMode.POSITIVE, schemathesis.GenerationMode.NEGATIVE],
-        max_examples=MAX_EXAMPLES,
+        max_examples=max_examples,
         deterministic=True,
     )
-    return loaded.include(operation_id=list(JOB_OPERATIONS))
+    return loaded
 
 
-schema = _load_schema()
+schema = _load_schema(MAX_EXAMPLES).include(operation_id=list(JOB_OPERATIONS))
+other_operations = _load_schema(OTHER_MAX_EXAMPLES).exclude(operation_id=list(JOB_OPERATIONS))
 
 
 # --- realistic list parameters, so that q, sort, fields and paging get past validation ------------------------
@@ -249,3 +256,29 @@ def test_job_operations(case: Any, data: st.DataObject, token: str) -> None:
     if response.status_code == 200 and case.path_parameters.get("tenant") == "acme":
         ids = [job.get("id") for job in (body if isinstance(body, list) else [body])]
         assert OTHER_TENANTS_ID not in ids, "another tenant's job leaked"
+
+
+@pytest.mark.django_db(transaction=True)
+@other_operations.parametrize()
+@other_operations.given(data=st.data())
+@settings(
+    max_examples=OTHER_MAX_EXAMPLES,
+    deadline=None,
+    derandomize=os.environ.get("SCHEMATHESIS_RANDOM") is None,
+    database=None,
+    suppress_health_check=list(HealthCheck),
+)
+@pytest.mark.usefixtures("seeded", "isolated_requests", "localhost", "answer_at_once")
+def test_every_other_operation(case: Any, data: st.DataObject, token: str) -> None:
+    _aim(case, data)
+    with transaction.atomic():
+        response = case.call(headers={"Authorization": f"Bearer {token}"})
+        transaction.set_rollback(True)
+    case.validate_response(response, checks=OTHER_CHECKS)
+
+
+@pytest.fixture
+def answer_at_once(settings: Any) -> None:
+    """Export and import answer 202 at once instead of waiting for a worker that never comes (their tasks are
+    sent only once the transaction commits, and every case is rolled back)."""
+    settings.JOB_WAIT_SECONDS = 0

@@ -9,11 +9,16 @@ import logging
 from http import HTTPStatus
 from typing import Any
 
+from django.conf import settings
+from django.core.exceptions import TooManyFieldsSent
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
 from django.views import defaults
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
+
+from apps.core.budget import QueryTimeout
 
 logger = logging.getLogger(__name__)
 
@@ -107,7 +112,17 @@ def _render(exc: exceptions.APIException) -> Response:
     return Response(error_body(code, str(exc.detail)), code)
 
 
+def query_timeout_message(exc: QueryTimeout) -> str:
+    return (
+        f"The query took longer than the {exc.seconds} s allowed and was stopped: narrow it (more selective q terms,"
+        " fewer ~ terms, another sort, no X-Total-Count) and try again."
+    )
+
+
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, QueryTimeout):
+        # Not the client's fault as such, and not an outage either: the same request will fail again.
+        return Response(error_body(503, query_timeout_message(exc)), 503)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound(str(exc) or "Not found.")
     if isinstance(exc, exceptions.APIException):
@@ -127,23 +142,33 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     return Response(error_body(500, "Internal error; the incident is logged."), 500)
 
 
-def _is_api(request: HttpRequest) -> bool:
+def is_api(request: HttpRequest) -> bool:
     return request.path.startswith(API_PREFIXES)
 
 
 def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
-    if _is_api(request):
+    if is_api(request):
         return JsonResponse(error_body(404, "No such resource or operation."), status=404)
     return defaults.page_not_found(request, exception)
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
-    if _is_api(request):
+    if is_api(request):
         return JsonResponse(error_body(500, "Internal error; the incident is logged."), status=500)
     return defaults.server_error(request)
 
 
+def too_many_fields_message() -> str:
+    return f"Too many parameters: at most {settings.DATA_UPLOAD_MAX_NUMBER_FIELDS} are allowed."
+
+
 def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
-    if _is_api(request):
+    # Django refuses a form body of too many fields before any view runs; say so, as for the query string.
+    if isinstance(exception, TooManyFieldsSent):
+        message = too_many_fields_message()
+        if is_api(request):
+            return JsonResponse(error_body(400, message), status=400)
+        return render(request, "problem.html", {"status": 400, "message": message}, status=400)
+    if is_api(request):
         return JsonResponse(error_body(400, "Bad request."), status=400)
     return defaults.bad_request(request, exception)

@@ -10,7 +10,7 @@ from django.conf import settings
 from django.db.models import Q, QuerySet
 
 from apps.core.errors import ApiError
-from apps.core.query import FieldSpec, QueryError, build_filter, parse_query
+from apps.core.query import FieldSpec, QueryError, QueryLimits, build_filter, check_limits, parse_query
 
 # A field tree names the fields a resource has: a leaf is None, an object maps its own fields.
 FieldTree = Mapping[str, "FieldTree | None"]
@@ -144,9 +144,21 @@ def filter_from_q(q: Any, searchable: Mapping[str, FieldSpec]) -> Q:
     if not isinstance(q, str):
         raise ApiError("q must be a string.", field="q")
     try:
-        return build_filter(parse_query(q), searchable)
+        terms = parse_query(q)
+        filters = build_filter(terms, searchable)
+        # After the fields and operators are known good, so that a mistake there is what the answer names.
+        check_limits(terms, query_limits())
+        return filters
     except QueryError as exc:
         raise ApiError(exc.message, field="q") from None
+
+
+def query_limits() -> QueryLimits:
+    return QueryLimits(
+        max_terms=settings.API_QUERY_MAX_TERMS,
+        max_contains_terms=settings.API_QUERY_MAX_CONTAINS_TERMS,
+        min_contains_length=settings.API_QUERY_MIN_CONTAINS_LENGTH,
+    )
 
 
 def ordering(

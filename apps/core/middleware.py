@@ -1,20 +1,32 @@
-"""Middleware shared by the API and the console."""
+"""Answers for requests the views should never see, and for reads that ran out of their budget.
+
+A body larger than any limit is answered 413 before anything reads it: Django would otherwise raise deep inside
+the view, which the API turned into a 500 and the console into a bare 400. Too many query parameters make Django
+refuse to parse the query string, which inside an API view was a 500. A NUL character (%00) cannot be stored in or
+compared with PostgreSQL's text: in a console path or query string it reached the database as a 500. All are the
+client's mistake, answered before any view runs: in the API's error shape on API paths, as a page elsewhere. The
+API's own views answer a NUL in their paths and parameters themselves (404 for an id no resource can have, 400
+naming the parameter), as for any other value.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
 from django.conf import settings
+from django.core.exceptions import TooManyFieldsSent
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.utils.html import format_html
+from django.shortcuts import render
 
-from apps.core.errors import API_PREFIXES, error_body
+from apps.core.budget import QueryTimeout
+from apps.core.errors import error_body, is_api
+
+NUL = "\x00"
 
 
 class BodySizeLimit:
-    """Answer 413 to a request whose declared body is larger than DATA_UPLOAD_MAX_MEMORY_SIZE (IMPORT_MAX_BYTES
-    plus room for a form's other fields), before anything reads it: Django would otherwise raise deep inside the
-    view, which the API turned into a 500 and the console into a bare 400."""
+    """413 for a request whose declared body is larger than DATA_UPLOAD_MAX_MEMORY_SIZE (IMPORT_MAX_BYTES plus
+    room for a form's other fields)."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -33,11 +45,51 @@ def too_large(request: HttpRequest, size: int) -> HttpResponse:
         f"The request body is {_mib(size)}; this installation takes at most {_mib(limit)} (IMPORT_MAX_BYTES) "
         "for an import and a little more for a form."
     )
-    if request.path.startswith(API_PREFIXES):
-        return JsonResponse(error_body(413, message), status=413)
-    page = format_html("<!doctype html><title>Too large</title><h1>Too large</h1><p>{}</p>", message)
-    return HttpResponse(page, status=413)
+    return problem_response(request, 413, message)
 
 
 def _mib(size: int) -> str:
     return f"{size / 1024 / 1024:.1f} MiB ({size} bytes)"
+
+
+class RequestInputMiddleware:
+    """400 for a NUL in a console path or query string and for too many query parameters; the console's 503."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        problem = _problem(request)
+        if problem is not None:
+            return problem_response(request, 400, problem)
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        # API views answer their own timeouts (apps/core/errors.py); these are the console's.
+        if isinstance(exception, QueryTimeout):
+            message = (
+                f"This list took longer than the {exception.seconds} s allowed and was stopped. Narrow the filter "
+                "(a type, a status, an agent or a date range) and try again."
+            )
+            return problem_response(request, 503, message)
+        return None
+
+
+def _problem(request: HttpRequest) -> str | None:
+    try:
+        query = request.GET
+    except TooManyFieldsSent:
+        return f"Too many query parameters: at most {settings.DATA_UPLOAD_MAX_NUMBER_FIELDS} are allowed."
+    if is_api(request):
+        return None
+    if NUL in request.path:
+        return "The path must not contain a NUL character (%00)."
+    if any(NUL in key or any(NUL in value for value in query.getlist(key)) for key in query):
+        return "The query string must not contain a NUL character (%00)."
+    return None
+
+
+def problem_response(request: HttpRequest, status: int, message: str) -> HttpResponse:
+    if is_api(request):
+        return JsonResponse(error_body(status, message), status=status)
+    return render(request, "problem.html", {"status": status, "message": message}, status=status)

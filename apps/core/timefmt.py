@@ -17,7 +17,11 @@ def parse_instant(text: str) -> datetime:
     value = datetime.fromisoformat(text.strip().replace("z", "Z"))
     if timezone.is_naive(value):
         value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        # 9999-12-31T23:00:00-02:00 is a valid text whose UTC instant is past the last year there is.
+        raise ValueError(f"{text!r} is outside the years 1 to 9999 in UTC") from None
 
 
 def now_ms() -> datetime:

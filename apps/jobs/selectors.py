@@ -57,9 +57,14 @@ def job_count(*, tenant: str, filters: Q) -> int:
     return _for_tenant(tenant).filter(filters).count()
 
 
+def _by_id(tenant: str, job_id: str) -> QuerySet[Job]:
+    # PostgreSQL cannot compare text holding a NUL with its ids (and no id holds one): no such job, not a 500.
+    return Job.objects.none() if "\x00" in job_id else _for_tenant(tenant).filter(job_id=job_id)
+
+
 def job_row(*, tenant: str, job_id: str, params: ListParams | None = None) -> dict[str, Any] | None:
     columns = _columns(params.fields if params is not None else None)
-    row: dict[str, Any] | None = _values(_for_tenant(tenant).filter(job_id=job_id), columns).first()
+    row: dict[str, Any] | None = _values(_by_id(tenant, job_id), columns).first()
     return row
 
 
@@ -81,7 +86,7 @@ def export_bundle_chunks(*, tenant_id: int, job_pk: int, size: int) -> Iterator[
 
 
 def job_get(*, tenant: str, job_id: str) -> Job | None:
-    return _for_tenant(tenant).filter(job_id=job_id).first()
+    return _by_id(tenant, job_id).first()
 
 
 def job_wait(*, tenant: Tenant, job_pk: int, timeout: float) -> Job | None:

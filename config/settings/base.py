@@ -66,6 +66,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # 400 for a NUL in the path or query string and for too many query parameters; the console's 503 page.
+    "apps.core.middleware.RequestInputMiddleware",
     # Last, as django-axes asks: it turns a refused sign-in into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -141,6 +143,15 @@ REST_FRAMEWORK = {
 
 API_PAGE_SIZE_DEFAULT = 60
 API_PAGE_SIZE_MAX = 1000
+# The query budget (apps/core/budget.py): how long one statement of an API list, search or read may run before
+# the database cancels it and the API answers 503; the console's list pages have their own. 0: no limit.
+API_STATEMENT_TIMEOUT_MS = env_int("API_STATEMENT_TIMEOUT_MS", 5000, minimum=0)
+CONSOLE_STATEMENT_TIMEOUT_MS = env_int("CONSOLE_STATEMENT_TIMEOUT_MS", 10000, minimum=0)
+# What one `q` may ask (apps/core/query/limits.py): terms, `~` (contains) terms, and the shortest `~` value (three
+# characters are what PostgreSQL's trigram index needs to help).
+API_QUERY_MAX_TERMS = env_int("API_QUERY_MAX_TERMS", 20, minimum=1)
+API_QUERY_MAX_CONTAINS_TERMS = env_int("API_QUERY_MAX_CONTAINS_TERMS", 3, minimum=0)
+API_QUERY_MIN_CONTAINS_LENGTH = env_int("API_QUERY_MIN_CONTAINS_LENGTH", 3, minimum=1)
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "AI Service Console API",

@@ -350,10 +350,10 @@ def test_the_filters_filter(manager_client, catalogue, query, expected):
 @pytest.mark.parametrize(
     "query", ["type=NOPE", "status=done", "created_from=yesterday", "created_from=2026-03-10&created_to=2026-03-01"]
 )
-def test_a_bad_filter_is_explained_and_lists_nothing(manager_client, catalogue, query):
+def test_a_bad_filter_is_a_400_that_explains_it_and_lists_nothing(manager_client, catalogue, query):
     response = manager_client.get(f"{BASE}/jobs/?{query}")
 
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert ids_on(response) == []
     assert 'class="msg-error"' in response.content.decode()
 

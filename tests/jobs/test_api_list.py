@@ -434,7 +434,6 @@ def q_jobs(make_job):
         pytest.param("message:~100%", ["j3"], id="percent is literal"),
         pytest.param("message:~off_sale", ["j3"], id="underscore is literal"),
         pytest.param('message:~"% off"', ["j3"], id="quoted contains"),
-        pytest.param("id:~j", ["j5", "j4", "j3", "j2", "j1"], id="id contains"),
         pytest.param("status:failure metadata.version:>2", ["j5"], id="two terms are ANDed"),
         pytest.param("type:AGENT_CHAT status:success message:~twice", ["j4"], id="three terms"),
         pytest.param("  status:success   agentId:null  ", ["j4"], id="extra whitespace"),
@@ -442,6 +441,12 @@ def q_jobs(make_job):
 )
 def test_q_finds_exactly_the_matching_jobs(query_jobs, q_jobs, q, expected):
     assert ids(query_jobs(q)) == expected
+
+
+def test_q_contains_takes_a_value_as_short_as_the_configured_minimum(query_jobs, q_jobs, settings):
+    settings.API_QUERY_MIN_CONTAINS_LENGTH = 1
+
+    assert ids(query_jobs("id:~j")) == ["j5", "j4", "j3", "j2", "j1"]
 
 
 @pytest.mark.parametrize(

@@ -67,7 +67,8 @@ def jobs_bulk_delete(request: HttpRequest, tenant: str) -> HttpResponse:
     detail: dict[str, Any]
     ids: list[str] = []
     if mode == "selected":
-        ids = list(dict.fromkeys(i for i in request.POST.getlist("id") if i))[:SELECTION_MAX]
+        # No job id holds a NUL, which PostgreSQL could not even compare with the ids it has.
+        ids = list(dict.fromkeys(i for i in request.POST.getlist("id") if i and "\x00" not in i))[:SELECTION_MAX]
         if not ids:
             messages.error(request, "Select the jobs to delete first.")
             return redirect(back)

@@ -53,8 +53,8 @@ class JobFilterForm(forms.Form):
             q &= Q(agent_id=data["agent"])
         if data.get("created_from"):
             q &= Q(created_at__gte=_midnight(data["created_from"]))
-        if data.get("created_to"):
-            # The whole of the last day.
+        if data.get("created_to") and data["created_to"] < date.max:
+            # The whole of the last day. Every instant is before the end of the last day there is (9999-12-31).
             q &= Q(created_at__lt=_midnight(data["created_to"] + timedelta(days=1)))
         if data.get("q"):
             # icontains: UPPER(message) LIKE UPPER('%...%'), which the trigram index on UPPER(message) serves on

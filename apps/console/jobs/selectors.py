@@ -67,6 +67,10 @@ class Cursor:
             created_at, job_id = json.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
             if not isinstance(job_id, str) or not isinstance(created_at, str):
                 return None
+            # No job id holds a NUL or a lone surrogate: PostgreSQL could not even compare one with its ids.
+            if "\x00" in job_id:
+                return None
+            job_id.encode("utf-8")
             return cls(parse_instant(created_at), job_id)
         except (ValueError, TypeError, binascii.Error):
             return None

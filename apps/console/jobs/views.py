@@ -11,6 +11,7 @@ import re
 from typing import Any
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
@@ -23,6 +24,7 @@ from apps.console.access import tenant_access
 from apps.console.jobs import selectors
 from apps.console.jobs.forms import JobFilterForm
 from apps.console.jobs.selectors import Cursor
+from apps.core.budget import QueryTimeout, statement_budget
 from apps.core.timefmt import format_instant
 from apps.jobs import selectors as job_selectors
 from apps.jobs.models import Job
@@ -90,24 +92,31 @@ def job_list(request: HttpRequest, tenant: str) -> HttpResponse:
     access = tenant_access(request.user, tenant)
     form = JobFilterForm(request.GET)
     context: dict[str, Any] = {"access": access, "section": "jobs", "form": form, "rows": [], "criteria": {}}
-    if form.is_valid():
-        page = selectors.job_page(
-            tenant=access.tenant,
-            filters=form.filters(),
-            newest_first=form.newest_first,
-            after=Cursor.decode(request.GET.get("after")),
-            before=Cursor.decode(request.GET.get("before")),
-        )
-        criteria = form.criteria()
-        if not form.newest_first:
-            criteria["sort"] = "oldest"
-        base = reverse("console:jobs", args=[tenant])
-        previous = _page_link(base, criteria, "before", page.previous)
-        following = _page_link(base, criteria, "after", page.next)
-        # rel="next" follows the list's order: towards older jobs when the newest come first.
-        newer = {"url": previous, "rel": "prev"} if form.newest_first else {"url": following, "rel": "next"}
-        older = {"url": following, "rel": "next"} if form.newest_first else {"url": previous, "rel": "prev"}
-        context.update(rows=page.rows, criteria=form.criteria(), newer=newer, older=older)
+    if not form.is_valid():
+        # The page explains what is wrong with the filter, and lists nothing.
+        return render(request, "console/jobs/list.html", context, status=400)
+    try:
+        with statement_budget(settings.CONSOLE_STATEMENT_TIMEOUT_MS):
+            page = selectors.job_page(
+                tenant=access.tenant,
+                filters=form.filters(),
+                newest_first=form.newest_first,
+                after=Cursor.decode(request.GET.get("after")),
+                before=Cursor.decode(request.GET.get("before")),
+            )
+    except QueryTimeout as exc:
+        form.add_error(None, f"Listing took longer than the {exc.seconds} s allowed: narrow the filter.")
+        return render(request, "console/jobs/list.html", context, status=503)
+    criteria = form.criteria()
+    if not form.newest_first:
+        criteria["sort"] = "oldest"
+    base = reverse("console:jobs", args=[tenant])
+    previous = _page_link(base, criteria, "before", page.previous)
+    following = _page_link(base, criteria, "after", page.next)
+    # rel="next" follows the list's order: towards older jobs when the newest come first.
+    newer = {"url": previous, "rel": "prev"} if form.newest_first else {"url": following, "rel": "next"}
+    older = {"url": following, "rel": "next"} if form.newest_first else {"url": previous, "rel": "prev"}
+    context.update(rows=page.rows, criteria=form.criteria(), newer=newer, older=older)
     return render(request, "console/jobs/list.html", context)
 
 
@@ -267,7 +276,8 @@ def export_filename(job: Job) -> str:
 @require_GET
 def audit(request: HttpRequest, tenant: str) -> HttpResponse:
     access = tenant_access(request.user, tenant)
-    page = selectors.audit_page(tenant=access.tenant, after=request.GET.get("after"))
+    with statement_budget(settings.CONSOLE_STATEMENT_TIMEOUT_MS):
+        page = selectors.audit_page(tenant=access.tenant, after=request.GET.get("after"))
     older = f"{reverse('console:audit', args=[tenant])}?{urlencode({'after': page.older})}" if page.older else None
     paged = bool(request.GET.get("after"))  # not the first page: offer a way back to the newest events
     events = [{"event": event, "detail": _detail_items(event.detail)} for event in page.events]

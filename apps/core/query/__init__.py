@@ -1,7 +1,9 @@
-"""The `q` query language: parse a query string, then compile it against searchable fields."""
+"""The `q` query language: parse a query string, check it against the limits, then compile it against searchable
+fields."""
 
 from .compile import FieldKind, FieldSpec, build_filter
 from .errors import QueryError
 from .grammar import parse_query
+from .limits import QueryLimits, check_limits
 
-__all__ = ["FieldKind", "FieldSpec", "QueryError", "build_filter", "parse_query"]
+__all__ = ["FieldKind", "FieldSpec", "QueryError", "QueryLimits", "build_filter", "check_limits", "parse_query"]

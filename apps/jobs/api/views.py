@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.http.response import HttpResponseBase
@@ -15,6 +16,7 @@ from rest_framework.views import APIView
 from apps.accounts.models import Scope
 from apps.console.models import AuditEvent
 from apps.console.services import audit_record_api
+from apps.core.budget import statement_budget
 from apps.core.errors import ApiError
 from apps.core.listing import ListParams, filter_from_q, parse_fields, parse_list_params, project
 from apps.core.openapi import FIELDS_PARAMETER, list_parameters
@@ -35,6 +37,7 @@ _ERRORS: dict[int | str, Any] = {
     403: OpenApiResponse(schema.ERROR, description="Another tenant's path, or a missing scope."),
 }
 _NOT_FOUND = {404: OpenApiResponse(schema.ERROR, description="No such job in this tenant.")}
+_TOO_SLOW = {503: OpenApiResponse(schema.ERROR, description="The query ran out of its time budget; narrow it.")}
 
 
 def _list_params(request: Request) -> ListParams:
@@ -44,11 +47,13 @@ def _list_params(request: Request) -> ListParams:
 
 
 def _list_response(tenant: str, filters: Q, params: ListParams) -> HttpResponseBase:
-    rows = selectors.job_list(tenant=tenant, filters=filters, params=params)
-    jobs = [project(job_representation(row), params.fields) for row in rows]
-    response = _json(jobs)
-    if params.want_total:
-        response["X-Total-Count"] = str(selectors.job_count(tenant=tenant, filters=filters))
+    # The client chooses the filter, the sort and whether to count: each query gets the read budget.
+    with statement_budget(settings.API_STATEMENT_TIMEOUT_MS):
+        rows = selectors.job_list(tenant=tenant, filters=filters, params=params)
+        total = selectors.job_count(tenant=tenant, filters=filters) if params.want_total else None
+    response = _json([project(job_representation(row), params.fields) for row in rows])
+    if total is not None:
+        response["X-Total-Count"] = str(total)
     return response
 
 
@@ -66,7 +71,7 @@ class JobListView(APIView):
         description="The tenant's jobs, newest first, with the list parameters.",
         tags=["Job"],
         parameters=[_Q_PARAMETER, *_LIST_PARAMETERS],
-        responses={200: OpenApiResponse(schema.JOB_LIST, description="One page of jobs."), **_ERRORS},
+        responses={200: OpenApiResponse(schema.JOB_LIST, description="One page of jobs."), **_ERRORS, **_TOO_SLOW},
     )
     def get(self, request: Request, tenant: str) -> HttpResponseBase:
         params = _list_params(request)
@@ -85,7 +90,11 @@ class JobSearchView(APIView):
         tags=["Job"],
         parameters=_LIST_PARAMETERS,
         request={"application/json": {"$ref": "#/components/schemas/QParamSearchBody"}},
-        responses={200: OpenApiResponse(schema.JOB_LIST, description="One page of matching jobs."), **_ERRORS},
+        responses={
+            200: OpenApiResponse(schema.JOB_LIST, description="One page of matching jobs."),
+            **_ERRORS,
+            **_TOO_SLOW,
+        },
     )
     def post(self, request: Request, tenant: str) -> HttpResponseBase:
         params = _list_params(request)
@@ -111,11 +120,12 @@ class JobDetailView(APIView):
         summary="Get a job",
         tags=["Job"],
         parameters=[FIELDS_PARAMETER],
-        responses={200: OpenApiResponse(schema.JOB, description="The job."), **_ERRORS, **_NOT_FOUND},
+        responses={200: OpenApiResponse(schema.JOB, description="The job."), **_ERRORS, **_NOT_FOUND, **_TOO_SLOW},
     )
     def get(self, request: Request, tenant: str, job_id: str) -> HttpResponseBase:
         fields = parse_fields(request.query_params.get("fields"), FIELD_TREE, WHOLE_OBJECTS)
-        row = selectors.job_row(tenant=tenant, job_id=job_id)
+        with statement_budget(settings.API_STATEMENT_TIMEOUT_MS):
+            row = selectors.job_row(tenant=tenant, job_id=job_id)
         if row is None:
             raise _not_found(job_id)
         return _json(project(job_representation(row), fields))

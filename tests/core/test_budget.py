@@ -1,0 +1,109 @@
+"""The read budget (apps/core/budget.py): a query running past it is cancelled by the database.
+
+The tests run on both databases the suite supports: PostgreSQL cancels through `statement_timeout`, SQLite
+through its progress handler. Those about what `SET LOCAL` leaves on a reused connection are PostgreSQL's own;
+they run only there (CI runs the suite on PostgreSQL, so they always run in CI).
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from django.db import connection, transaction
+
+from apps.core.budget import QueryTimeout, statement_budget
+
+# Seconds of work on either database: PostgreSQL sleeps; SQLite counts to a hundred million.
+SLOW_SQL = {
+    "postgresql": "SELECT pg_sleep(3)",
+    "sqlite": "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 100000000) "
+    "SELECT count(*) FROM c",
+}
+on_postgresql = pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="statement_timeout is PostgreSQL's; CI runs the suite on PostgreSQL, where this runs",
+)
+
+
+def run_slow_query() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(SLOW_SQL[connection.vendor])
+        cursor.fetchall()
+
+
+def statement_timeout() -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW statement_timeout")
+        value: str = cursor.fetchone()[0]
+    return value
+
+
+@pytest.mark.django_db
+def test_a_query_running_past_the_budget_is_cancelled_with_query_timeout():
+    started = time.monotonic()
+
+    with pytest.raises(QueryTimeout) as raised, statement_budget(100):
+        run_slow_query()
+
+    assert time.monotonic() - started < 2
+    assert raised.value.milliseconds == 100
+    assert raised.value.seconds == "0.1"
+
+
+@pytest.mark.django_db
+def test_quick_queries_run_normally_within_the_budget_and_the_connection_stays_usable():
+    with statement_budget(100), pytest.raises(QueryTimeout), statement_budget(50):
+        run_slow_query()
+
+    with statement_budget(2000), connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+        assert cursor.fetchone() == (1,)
+
+
+@pytest.mark.django_db
+def test_a_budget_of_zero_sets_no_limit(monkeypatch):
+    monkeypatch.setitem(SLOW_SQL, "postgresql", "SELECT pg_sleep(0.2)")
+    monkeypatch.setitem(SLOW_SQL, "sqlite", SLOW_SQL["sqlite"].replace("100000000", "300000"))
+
+    with statement_budget(0):
+        run_slow_query()
+
+
+@pytest.mark.django_db
+def test_the_budget_ends_with_its_block(monkeypatch):
+    with statement_budget(50):
+        pass
+    time.sleep(0.1)  # past the block's deadline: a budget left behind would cancel the next query
+    monkeypatch.setitem(SLOW_SQL, "postgresql", "SELECT pg_sleep(0.2)")
+    monkeypatch.setitem(SLOW_SQL, "sqlite", SLOW_SQL["sqlite"].replace("100000000", "300000"))
+
+    run_slow_query()
+
+
+@on_postgresql
+@pytest.mark.django_db
+def test_inside_an_outer_transaction_the_timeout_is_given_back_after_the_block():
+    before = statement_timeout()
+
+    with statement_budget(1234):
+        assert statement_timeout() == "1234ms"
+
+    assert statement_timeout() == before
+
+
+@on_postgresql
+@pytest.mark.django_db(transaction=True)
+def test_a_reused_connection_keeps_no_timeout_from_a_budgeted_request():
+    before = statement_timeout()
+    with statement_budget(1234):
+        assert connection.in_atomic_block
+        assert statement_timeout() == "1234ms"
+
+    with pytest.raises(QueryTimeout), statement_budget(50):
+        run_slow_query()
+
+    assert not connection.in_atomic_block
+    assert statement_timeout() == before
+    with transaction.atomic():
+        assert statement_timeout() == before
