@@ -22,6 +22,7 @@ from django.db.models import Q
 
 from apps.agents.models import Agent, Kind, McpServer, Reference, Token, Tool
 from apps.agents.representation import AnyResource
+from apps.core.ids import is_stored_id
 from apps.tenants.models import Tenant
 
 FORMAT_VERSION = 1
@@ -60,7 +61,9 @@ def bundle_collect(*, tenant: Tenant, agent_ids: list[str]) -> dict[str, Any]:
 
 def agents_unknown(*, tenant: Tenant, agent_ids: list[str]) -> list[str]:
     """The ids, in the order given, of agents the tenant does not have."""
-    known = set(Agent.objects.filter(tenant=tenant, public_id__in=agent_ids).values_list("public_id", flat=True))
+    # An id no row can hold (a NUL, which PostgreSQL refuses even to compare) is unknown without asking.
+    lookable = [agent_id for agent_id in agent_ids if is_stored_id(agent_id)]
+    known = set(Agent.objects.filter(tenant=tenant, public_id__in=lookable).values_list("public_id", flat=True))
     return [agent_id for agent_id in dict.fromkeys(agent_ids) if agent_id not in known]
 
 

@@ -244,6 +244,15 @@ def test_unknown_agent_ids_are_a_400_naming_each_of_them_and_no_job(manager, cat
     assert not Job.objects.exists()
 
 
+def test_an_agent_id_holding_a_nul_is_an_unknown_agent_and_no_job(manager, catalogue):
+    # PostgreSQL refuses a NUL even in a comparison: this was a 500 there.
+    response = export(manager, [catalogue.agents[0], "a\x00b"], **ASYNC)
+
+    assert_bad_request(response, "agentIds")
+    assert response.body["message"] == "No agents with ids a\x00b in this tenant."
+    assert not Job.objects.exists()
+
+
 def test_a_body_that_is_not_an_object_is_a_400_and_no_job(manager, catalogue):
     response = manager.post(EXPORT.format(tenant="acme"), [catalogue.agents[0]], content_type="application/json")
 
