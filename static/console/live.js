@@ -1,8 +1,7 @@
-// Rows and pages of jobs in progress follow their status; the URL to ask comes from the script tag.
+// Rows and pages of jobs in progress follow their status (poll.js); the URL to ask comes from the script tag.
 (function () {
   "use strict";
   var url = document.currentScript.dataset.url;
-  var every = 2000;
 
   function pending() {
     return Array.prototype.slice.call(document.querySelectorAll('[data-job-id][data-status="in_progress"]'));
@@ -36,35 +35,16 @@
     }
   }
 
-  function tick() {
-    var elements = pending();
+  var elements = [];
+  window.consolePoll(2000, function () {
+    elements = pending();
     if (!elements.length) {
-      return;
-    }
-    if (document.hidden) {
-      setTimeout(tick, every);
-      return;
+      return null;
     }
     var query = new URLSearchParams();
     elements.forEach(function (element) { query.append("id", element.dataset.jobId); });
-    fetch(url + "?" + query.toString(), {headers: {Accept: "application/json"}, credentials: "same-origin"})
-      .then(function (response) {
-        var type = response.headers.get("Content-Type") || "";
-        if (!response.ok || type.indexOf("application/json") !== 0) {
-          throw new Error("stop");
-        }
-        return response.json();
-      })
-      .then(function (body) {
-        elements.forEach(function (element) { update(element, body.jobs[element.dataset.jobId]); });
-        setTimeout(tick, every);
-      })
-      .catch(function (error) {
-        if (error.message !== "stop") {
-          setTimeout(tick, every * 3);  // the network, not the session: try again a little later
-        }
-      });
-  }
-
-  setTimeout(tick, every);
+    return url + "?" + query.toString();
+  }, function (body) {
+    elements.forEach(function (element) { update(element, body.jobs[element.dataset.jobId]); });
+  });
 })();

@@ -208,6 +208,18 @@ def test_a_job_in_progress_changes_on_its_page_without_a_reload(
     expect(page.get_by_text("This job has finished.")).to_be_visible()
 
 
+def test_the_dashboard_counts_follow_new_jobs_without_a_reload(
+    page: Page, manager_user: AbstractBaseUser, console_data: ConsoleData
+) -> None:
+    signed_in(page, manager_user)
+    expect(page.locator('[data-count="total"]')).to_have_text("22")
+
+    Job.objects.create(tenant=console_data.tenant, type=Job.Type.EXPORT, status=Job.Status.FAILURE, message="late")
+
+    expect(page.locator('[data-count="total"]')).to_have_text("23", timeout=12_000)
+    expect(page.locator('[data-count="EXPORT:failure"]')).to_have_text("2")
+
+
 def test_a_viewer_sees_the_jobs_but_no_action(
     page: Page, viewer_user: AbstractBaseUser, console_data: ConsoleData
 ) -> None:
