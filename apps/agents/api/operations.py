@@ -94,6 +94,15 @@ _Q = OpenApiParameter("q", str, description="Query in the q grammar, e.g. `name:
 _FORCE = OpenApiParameter(
     "force", bool, description="`true` deletes it even while others use it, unassigning it from them first."
 )
+_UPSERT = (
+    "Creates the {noun} with this id, or replaces all of its data. With `metadata.version`, the change only applies "
+    "to that version (optimistic locking). Fields this API does not know are ignored. Every resource referenced by "
+    "id must exist in the tenant."
+)
+_DELETE = (
+    "Deletes the {noun}. While other resources use it, that needs `force=true`, which first removes it from each of "
+    "them."
+)
 
 
 def _many(api: KindApi) -> dict[str, Any]:
@@ -143,27 +152,19 @@ def detail_schema(api: KindApi) -> Callable[[V], V]:
     """The OpenAPI description of a kind's get, upsert and delete."""
     _, _, retrieve_id, upsert_id, delete_id = api.operations
     not_found = {404: OpenApiResponse(ref("ErrorMessage"), description=f"No such {api.noun} in this tenant.")}
-    a_noun = with_article(api.noun)
+    one, a_noun = ref(api.component), with_article(api.noun)
     return extend_schema_view(
         get=extend_schema(
             operation_id=retrieve_id,
             summary=f"Get {a_noun}",
             parameters=[FIELDS_PARAMETER],
-            responses={
-                200: OpenApiResponse(ref(api.component), description=f"The {api.noun}."),
-                **ERROR_RESPONSES,
-                **not_found,
-            },
+            responses={200: OpenApiResponse(one, description=f"The {api.noun}."), **ERROR_RESPONSES, **not_found},
             tags=[api.tag],
         ),
         put=extend_schema(
             operation_id=upsert_id,
             summary=f"Create or replace {a_noun}",
-            description=(
-                f"Creates the {api.noun} with this id, or replaces all of its data. With `metadata.version`, the "
-                "change only applies to that version (optimistic locking). Fields this API does not know are "
-                "ignored. Every resource referenced by id must exist in the tenant."
-            ),
+            description=_UPSERT.format(noun=api.noun),
             request={"application/json": ref(f"{api.component}Request")},
             responses={
                 201: OpenApiResponse(ref("IdResponse"), description=f"The {api.noun} is created."),
@@ -177,16 +178,9 @@ def detail_schema(api: KindApi) -> Callable[[V], V]:
         delete=extend_schema(
             operation_id=delete_id,
             summary=f"Delete {a_noun}",
-            description=(
-                f"Deletes the {api.noun}. While other resources use it, that needs `force=true`, which first "
-                "removes it from each of them."
-            ),
+            description=_DELETE.format(noun=api.noun),
             parameters=[_FORCE],
-            responses={
-                204: OpenApiResponse(description=f"The {api.noun} is deleted."),
-                **ERROR_RESPONSES,
-                **not_found,
-            },
+            responses={204: OpenApiResponse(description=f"The {api.noun} is deleted."), **ERROR_RESPONSES, **not_found},
             tags=[api.tag],
         ),
     )

@@ -110,9 +110,7 @@ class CommerceEventsTrigger(ApiSerializer):
 
 
 TRIGGERS: dict[str, Callable[[], serializers.BaseSerializer[Any]]] = {
-    "endpoint": Empty,
-    "slack": Empty,
-    "teams": Empty,
+    **dict.fromkeys(("endpoint", "slack", "teams"), Empty),  # triggers without a configuration
     "commerce_events": CommerceEventsTrigger,
 }
 
