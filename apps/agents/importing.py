@@ -28,7 +28,7 @@ from apps.agents.api.serializers import validate_upsert
 from apps.agents.models import Agent, Kind, McpServer, Token, Tool
 from apps.agents.references import references_add, references_of, references_sync
 from apps.agents.representation import columns_from_body, display_name
-from apps.core.errors import _details_from_validation as validation_details  # the API's own field names
+from apps.core.errors import validation_details  # the API's own field names
 from apps.core.ids import id_problem, is_stored_id, new_object_id
 from apps.tenants.models import Tenant
 

@@ -46,3 +46,11 @@ def metadata(resource: AnyResource) -> dict[str, Any]:
 
 def representation(resource: AnyResource) -> dict[str, Any]:
     return {"id": resource.public_id, **resource.body, "metadata": metadata(resource)}
+
+
+def public_representation(resource: AnyResource) -> dict[str, Any]:
+    """What the API answers and the console shows of a resource."""
+    if resource.kind == Kind.TOKEN:
+        # Named fields only: whatever else a token row might hold, its value above all, is never shown.
+        return {"id": resource.public_id, "name": resource.name, "metadata": metadata(resource)}
+    return representation(resource)

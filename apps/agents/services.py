@@ -2,7 +2,8 @@
 
 Every write runs in one transaction and locks the rows it depends on: the resources an upsert references
 (so that they cannot be deleted under it) and the resource a delete removes together with its dependants.
-Locks are always taken referenced-first, the order both writes share.
+Locks are always taken referenced-first, the order both writes share. What they refuse, they raise as the domain
+errors of apps/agents/errors.py.
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ from django.db import IntegrityError, transaction
 from django.views.decorators.debug import sensitive_variables
 
 from apps.agents.crypto import decrypt_value, encrypt_value, reencrypt_value
+from apps.agents.errors import Dependant, ResourceError, ResourceInUse, ResourceNotFound, VersionConflict
 from apps.agents.models import RESOURCE_MODELS, Kind, Reference, Token
+from apps.agents.names import KIND_NAMES
 from apps.agents.references import (
     reference_fields,
     references_drop,
@@ -26,41 +29,6 @@ from apps.agents.references import (
 from apps.agents.representation import AnyResource, columns_from_body
 from apps.core.ids import id_problem
 from apps.tenants.models import Tenant
-
-KIND_NAMES = {Kind.AGENT: "agent", Kind.TOOL: "tool", Kind.MCP_SERVER: "MCP server", Kind.TOKEN: "token"}
-
-
-class ResourceError(Exception):
-    """A write that cannot be done as asked; `field` names the part of the request at fault."""
-
-    def __init__(self, message: str, *, field: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
-
-
-class ResourceNotFound(ResourceError):
-    pass
-
-
-class VersionConflict(ResourceError):
-    pass
-
-
-@dataclass(frozen=True)
-class Dependant:
-    kind: Kind
-    public_id: str
-    name: str
-
-    def __str__(self) -> str:
-        return f"{KIND_NAMES[self.kind]} {self.public_id} ({self.name})"
-
-
-class ResourceInUse(ResourceError):
-    def __init__(self, message: str, dependants: list[Dependant]) -> None:
-        super().__init__(message, field="force")
-        self.dependants = dependants
 
 
 @sensitive_variables("token_value")

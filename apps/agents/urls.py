@@ -1,28 +1,25 @@
 from django.urls import path
 
-from apps.agents.api.views import VIEWS
-from apps.agents.models import Kind
+from apps.agents.api import views
 from apps.core import converters  # noqa: F401  # registers the stored_id converter
 
-_PATHS = {
-    Kind.AGENT: ("agents", "agent_id", "agent"),
-    Kind.TOOL: ("tools", "tool_id", "tool"),
-    Kind.MCP_SERVER: ("mcp-servers", "mcp_server_id", "mcp-server"),
-    Kind.TOKEN: ("tokens", "token_id", "token"),
-}
+_BASE = "ai-service/<str:tenant>/agentic"
 
 # Literal paths (`search`, and any other fixed segment such as an export or import operation) must come before
 # the `{id}` path of the same kind, which would otherwise take them for an id.
 urlpatterns = [
-    pattern
-    for kind, (segment, kwarg, name) in _PATHS.items()
-    for pattern in (
-        path(f"ai-service/<str:tenant>/agentic/{segment}", VIEWS[kind].list.as_view(), name=f"{name}-list"),
-        path(f"ai-service/<str:tenant>/agentic/{segment}/search", VIEWS[kind].search.as_view(), name=f"{name}-search"),
-        path(
-            f"ai-service/<str:tenant>/agentic/{segment}/<stored_id:{kwarg}>",
-            VIEWS[kind].detail.as_view(),
-            name=f"{name}-detail",
-        ),
-    )
+    path(f"{_BASE}/agents", views.AgentListView.as_view(), name="agent-list"),
+    path(f"{_BASE}/agents/search", views.AgentSearchView.as_view(), name="agent-search"),
+    path(f"{_BASE}/agents/<stored_id:agent_id>", views.AgentDetailView.as_view(), name="agent-detail"),
+    path(f"{_BASE}/tools", views.ToolListView.as_view(), name="tool-list"),
+    path(f"{_BASE}/tools/search", views.ToolSearchView.as_view(), name="tool-search"),
+    path(f"{_BASE}/tools/<stored_id:tool_id>", views.ToolDetailView.as_view(), name="tool-detail"),
+    path(f"{_BASE}/mcp-servers", views.McpServerListView.as_view(), name="mcp-server-list"),
+    path(f"{_BASE}/mcp-servers/search", views.McpServerSearchView.as_view(), name="mcp-server-search"),
+    path(
+        f"{_BASE}/mcp-servers/<stored_id:mcp_server_id>", views.McpServerDetailView.as_view(), name="mcp-server-detail"
+    ),
+    path(f"{_BASE}/tokens", views.TokenListView.as_view(), name="token-list"),
+    path(f"{_BASE}/tokens/search", views.TokenSearchView.as_view(), name="token-search"),
+    path(f"{_BASE}/tokens/<stored_id:token_id>", views.TokenDetailView.as_view(), name="token-detail"),
 ]

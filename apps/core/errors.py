@@ -73,21 +73,21 @@ def fault_body(faultstring: str, errorcode: str) -> dict[str, Any]:
     return {"fault": {"faultstring": faultstring, "detail": {"errorcode": errorcode}}}
 
 
-def _details_from_validation(detail: Any, prefix: str = "") -> list[dict[str, str]]:
+def validation_details(detail: Any, prefix: str = "") -> list[dict[str, str]]:
     """One detail per message, each naming its field as a dot path (`config.url`, `nativeTools.1.id`)."""
     if isinstance(detail, dict):
         out: list[dict[str, str]] = []
         for key, value in detail.items():
             # Errors of an object as a whole (DRF's non_field_errors) belong to the object's own path.
             name = str(key) if key != api_settings.NON_FIELD_ERRORS_KEY else ""
-            out += _details_from_validation(value, ".".join(part for part in (prefix, name) if part))
+            out += validation_details(value, ".".join(part for part in (prefix, name) if part))
         return out
     if isinstance(detail, list):
         if any(isinstance(item, dict | list) for item in detail):
             # The errors of a list's items, position by position (valid items have empty ones).
             paths = [f"{prefix}.{i}" if prefix else str(i) for i in range(len(detail))]
-            return [d for item, path in zip(detail, paths, strict=True) for d in _details_from_validation(item, path)]
-        return [d for item in detail for d in _details_from_validation(item, prefix)]
+            return [d for item, path in zip(detail, paths, strict=True) for d in validation_details(item, path)]
+        return [d for item in detail for d in validation_details(item, prefix)]
     kind = str(getattr(detail, "code", None) or "invalid")
     return [{"field": prefix or "body", "type": kind, "message": str(detail)}]
 
@@ -103,7 +103,7 @@ def _render(exc: exceptions.APIException) -> Response:
             details = [{"field": exc.field, "type": "invalid", "message": str(exc.detail)}]
         return Response(error_body(code, str(exc.detail), details=details, resource_id=exc.resource_id), code)
     if isinstance(exc, exceptions.ValidationError):
-        details = _details_from_validation(exc.detail)
+        details = validation_details(exc.detail)
         message = details[0]["message"] if len(details) == 1 else "The request is not valid."
         return Response(error_body(400, message, details=details), 400)
     if isinstance(exc, exceptions.ParseError | exceptions.UnsupportedMediaType):

@@ -13,9 +13,10 @@ from apps.accounts.services import IssuedClient, api_client_create, api_client_r
 from apps.agents import services as agent_services
 from apps.agents.api.serializers import Upsert
 from apps.agents.bundle import bundle_decode
+from apps.agents.errors import ResourceError
 from apps.agents.importing import bundle_apply
 from apps.agents.models import Kind
-from apps.agents.services import KIND_NAMES, ResourceError
+from apps.agents.names import KIND_NAMES, with_article
 from apps.console.catalogue import selectors
 from apps.console.models import AuditEvent
 from apps.console.services import audit_record
@@ -50,9 +51,8 @@ def console_resource_save(
             token_value=upsert.token_value,
         )
         if create and not created:
-            article = "an" if noun[0] in "aeiouM" else "a"
             raise AlreadyExists(
-                f"There already is {article} {noun} with id {public_id}; open it to edit it.", field="id"
+                f"There already is {with_article(noun)} with id {public_id}; open it to edit it.", field="id"
             )
         if created and not create:
             raise ResourceGone(f"The {noun} {public_id} was deleted meanwhile; nothing was saved.", field="id")

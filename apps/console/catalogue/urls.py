@@ -13,11 +13,12 @@ from django.urls import URLPattern, path
 
 from apps.agents.models import Kind
 from apps.console.catalogue import client_views, import_views, views
+from apps.console.catalogue.pages import PAGES
 from apps.core import converters  # noqa: F401  # registers the page_id converter
 
 
 def _kind_paths(kind: Kind) -> list[URLPattern]:
-    segment, extra = views.PAGES[kind].segment, {"kind": kind}
+    segment, extra = PAGES[kind].segment, {"kind": kind}
     return [
         path(f"{segment}/", views.resource_list, extra, name=segment),
         path(f"{segment}/new", views.resource_create, extra, name=f"{segment}-new"),
@@ -29,7 +30,7 @@ def _kind_paths(kind: Kind) -> list[URLPattern]:
 
 urlpatterns: list[URLPattern] = [
     path("agents/export", views.agents_export, name="agents-export"),
-    *(pattern for kind in views.PAGES for pattern in _kind_paths(kind)),
+    *(pattern for kind in PAGES for pattern in _kind_paths(kind)),
     path("import/", import_views.import_start, name="import"),
     path("import/preview", import_views.import_preview, name="import-preview"),
     path("import/confirm", import_views.import_confirm, name="import-confirm"),

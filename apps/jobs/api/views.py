@@ -16,9 +16,9 @@ from rest_framework.views import APIView
 from apps.accounts.models import Scope
 from apps.console.models import AuditEvent
 from apps.console.services import audit_record_api
+from apps.core.api import ERROR_RESPONSES, fields_param, list_params, not_found, search_q
 from apps.core.budget import statement_budget
-from apps.core.errors import ApiError
-from apps.core.listing import ListParams, filter_from_q, parse_fields, parse_list_params, project
+from apps.core.listing import ListParams, filter_from_q, project
 from apps.core.openapi import FIELDS_PARAMETER, list_parameters
 from apps.jobs import selectors, services
 from apps.jobs.api import schema
@@ -31,19 +31,13 @@ JOB_DELETE = AuditEvent.Action.JOB_DELETE
 
 _LIST_PARAMETERS = list_parameters("Jobs")
 _Q_PARAMETER = OpenApiParameter("q", str, description="Query in the q grammar, e.g. `status:failure`.")
-_ERRORS: dict[int | str, Any] = {
-    400: OpenApiResponse(schema.ERROR, description="The request is not valid."),
-    401: OpenApiResponse(schema.FAULT, description="No valid access token."),
-    403: OpenApiResponse(schema.ERROR, description="Another tenant's path, or a missing scope."),
-}
+_ERRORS = ERROR_RESPONSES
 _NOT_FOUND = {404: OpenApiResponse(schema.ERROR, description="No such job in this tenant.")}
 _TOO_SLOW = {503: OpenApiResponse(schema.ERROR, description="The query ran out of its time budget; narrow it.")}
 
 
 def _list_params(request: Request) -> ListParams:
-    return parse_list_params(
-        request.query_params, request.headers, sortable=SORTABLE, tree=FIELD_TREE, whole=WHOLE_OBJECTS
-    )
+    return list_params(request, sortable=SORTABLE, tree=FIELD_TREE, whole=WHOLE_OBJECTS)
 
 
 def _list_response(tenant: str, filters: Q, params: ListParams) -> HttpResponseBase:
@@ -98,10 +92,8 @@ class JobSearchView(APIView):
     )
     def post(self, request: Request, tenant: str) -> HttpResponseBase:
         params = _list_params(request)
-        body = request.data
-        if not isinstance(body, dict):
-            raise ApiError('The body must be a JSON object such as {"q": "status:failure"}.', field="body")
-        return _list_response(tenant, filter_from_q(body.get("q"), SEARCHABLE), params)
+        q = search_q(request, example="status:failure")
+        return _list_response(tenant, filter_from_q(q, SEARCHABLE), params)
 
     @extend_schema(exclude=True)
     def get(self, request: Request, tenant: str) -> HttpResponseBase:
@@ -123,11 +115,11 @@ class JobDetailView(APIView):
         responses={200: OpenApiResponse(schema.JOB, description="The job."), **_ERRORS, **_NOT_FOUND, **_TOO_SLOW},
     )
     def get(self, request: Request, tenant: str, job_id: str) -> HttpResponseBase:
-        fields = parse_fields(request.query_params.get("fields"), FIELD_TREE, WHOLE_OBJECTS)
+        fields = fields_param(request, tree=FIELD_TREE, whole=WHOLE_OBJECTS)
         with statement_budget(settings.API_STATEMENT_TIMEOUT_MS):
             row = selectors.job_row(tenant=tenant, job_id=job_id)
         if row is None:
-            raise _not_found(job_id)
+            raise not_found("Job", job_id)
         return _json(project(job_representation(row), fields))
 
     @extend_schema(
@@ -139,12 +131,8 @@ class JobDetailView(APIView):
     def delete(self, request: Request, tenant: str, job_id: str) -> Response:
         job = selectors.job_get(tenant=tenant, job_id=job_id)
         if job is None:
-            raise _not_found(job_id)
+            raise not_found("Job", job_id)
         with transaction.atomic():  # the delete and its audit event, or neither
             services.job_delete(job=job)
             audit_record_api(principal=request.auth, tenant=job.tenant, action=JOB_DELETE, object_id=job.job_id)
         return Response(status=204)
-
-
-def _not_found(job_id: str) -> ApiError:
-    return ApiError(f"Job with id {job_id} not found.", code=404, resource_id=job_id)

@@ -1,0 +1,194 @@
+"""Agents: triggers (with the commerce event filter), LLM configurations, attached MCP servers and tools."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from rest_framework import serializers
+from rest_framework.exceptions import ValidationError
+
+from apps.agents.api.serializers.base import (
+    API_KEY_PROVIDERS,
+    CALLER_TYPES,
+    FILTER_MAX_DEPTH,
+    PREDEFINED_DOMAINS,
+    SELF_HOSTED_PROVIDERS,
+    SLACK_OPERATIONS,
+    TEAMS_OPERATIONS,
+    ApiSerializer,
+    AuthorizedEndpoint,
+    ByKey,
+    Empty,
+    IdRef,
+    Localized,
+    Metadata,
+    choice_field,
+    json_text,
+    text_field,
+)
+from apps.agents.models import Agent
+from apps.core.ids import ID_MAX_LENGTH
+
+
+def _commerce_event_filter(value: Any, depth: int = 0) -> dict[str, Any]:
+    """A filter on commerce event payloads: a condition on one field, or conditions joined by $and / $or."""
+    if not isinstance(value, Mapping):
+        raise ValidationError("Must be an object.")
+    if depth >= FILTER_MAX_DEPTH:
+        raise ValidationError(f"Filters nest at most {FILTER_MAX_DEPTH} levels deep.")
+    op = value.get("op")
+    if op in ("$and", "$or"):
+        conditions = value.get("conditions")
+        if not isinstance(conditions, list) or not conditions:
+            raise ValidationError({"conditions": ["Must be a non-empty list of filters."]})
+        checked: list[dict[str, Any]] = []
+        errors: dict[str, Any] = {}
+        for i, condition in enumerate(conditions):
+            try:
+                checked.append(_commerce_event_filter(condition, depth + 1))
+            except ValidationError as exc:
+                errors[str(i)] = exc.detail
+        if errors:
+            raise ValidationError({"conditions": errors})
+        return {"op": op, "conditions": checked}
+    left = value.get("left")
+    if not isinstance(left, str) or not left or "\x00" in left:
+        raise ValidationError({"left": ["Must be the dot path of a payload field."]})
+    if op in ("$exists", "$notExists", "$isEmpty", "$notEmpty"):
+        return {"left": left, "op": op}
+    right = value.get("right")
+    if op in ("$eq", "$ne"):
+        if not _is_scalar(right):
+            raise ValidationError({"right": ["Must be a string, number or boolean."]})
+        return {"left": left, "op": op, "right": right}
+    if op in ("$in", "$notIn"):
+        if not isinstance(right, list) or not right or not all(_is_scalar(item) for item in right):
+            raise ValidationError({"right": ["Must be a non-empty list of strings, numbers or booleans."]})
+        return {"left": left, "op": op, "right": right}
+    raise ValidationError({"op": ["Must be one of $and, $or, $eq, $ne, $in, $notIn, $exists, $notExists, ..."]})
+
+
+def _is_scalar(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" not in value and not any(0xD800 <= ord(c) <= 0xDFFF for c in value)
+    if isinstance(value, float):
+        return math.isfinite(value)  # 1e999 parses as infinity, which JSON columns refuse
+    return isinstance(value, bool | int)
+
+
+class CommerceEventFilter(serializers.Field):  # type: ignore[type-arg]
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        return _commerce_event_filter(data)
+
+    def to_representation(self, value: Any) -> Any:
+        return value
+
+
+class CommerceEvents(serializers.Field):  # type: ignore[type-arg]
+    """The events that trigger an agent: a list of event names (upstream also documents a single string)."""
+
+    def to_internal_value(self, data: Any) -> str | list[str]:
+        names = [data] if isinstance(data, str) else data
+        if not isinstance(names, list) or not names:
+            raise ValidationError("Must be a non-empty list of event names.")
+        checked = [serializers.CharField(max_length=255).run_validation(name) for name in names]
+        return data if isinstance(data, str) else checked
+
+    def to_representation(self, value: Any) -> Any:
+        return value
+
+
+class CommerceEventsTriggerConfig(ApiSerializer):
+    events = CommerceEvents()
+    filter = CommerceEventFilter(required=False)
+
+
+class CommerceEventsTrigger(ApiSerializer):
+    config = CommerceEventsTriggerConfig()
+
+
+TRIGGERS: dict[str, Callable[[], serializers.BaseSerializer[Any]]] = {
+    **dict.fromkeys(("endpoint", "slack", "teams"), Empty),  # triggers without a configuration
+    "commerce_events": CommerceEventsTrigger,
+}
+
+
+class _Llm(ApiSerializer):
+    model = text_field(max_length=255)
+    temperature = serializers.FloatField(min_value=0.1, max_value=1.0, required=False)
+    maxTokens = serializers.IntegerField(min_value=1, max_value=2**31 - 1, required=False)
+
+
+class ApiKeyLlm(_Llm):
+    token = IdRef()
+
+
+class SelfHostedParams(AuthorizedEndpoint):
+    oauth = IdRef(required=False)
+
+
+class SelfHostedLlm(_Llm):
+    baseProvider = choice_field(["ANTHROPIC", "GOOGLE", "OPENAI"], required=False)
+    selfHostedParams = SelfHostedParams()
+
+
+LLMS: dict[str, Callable[[], serializers.BaseSerializer[Any]]] = {
+    "emporix_openai": _Llm,
+    **dict.fromkeys(API_KEY_PROVIDERS, ApiKeyLlm),
+    **dict.fromkeys(SELF_HOSTED_PROVIDERS, SelfHostedLlm),
+}
+
+
+class AttachedServer(ApiSerializer):
+    mcpServer = IdRef()
+
+
+class AttachedDynamicServer(AttachedServer):
+    tools = serializers.ListField(child=text_field(max_length=255), required=False)
+
+
+class PredefinedServer(ApiSerializer):
+    domain = choice_field(PREDEFINED_DOMAINS)
+    tools = serializers.ListField(child=text_field(max_length=255), required=False)
+
+
+ATTACHMENTS: dict[str, Callable[[], serializers.BaseSerializer[Any]]] = {
+    "custom": AttachedServer,
+    "dynamic": AttachedDynamicServer,
+    "predefined": PredefinedServer,
+}
+
+
+class NativeToolRef(ApiSerializer):
+    id = text_field(max_length=ID_MAX_LENGTH)
+    allowedOperations = serializers.ListField(
+        child=choice_field(sorted({*SLACK_OPERATIONS, *TEAMS_OPERATIONS})), required=False
+    )
+
+
+class Collaboration(ApiSerializer):
+    agentId = text_field(max_length=ID_MAX_LENGTH)
+    description = text_field(required=False, allow_blank=True)
+
+
+class AgentSerializer(ApiSerializer):
+    name = Localized(allow_blank=False, allow_empty=False)
+    description = Localized(allow_blank=True, required=False)
+    type = choice_field(Agent.AgentType.values, required=False)
+    enabled = serializers.BooleanField(default=False)
+    userPrompt = text_field(allow_blank=True)
+    triggers = serializers.ListField(child=ByKey(TRIGGERS))
+    llmConfig = ByKey(LLMS, key="provider")
+    mcpServers = serializers.ListField(child=ByKey(ATTACHMENTS))
+    nativeTools = NativeToolRef(many=True, required=False)
+    agentCollaborations = Collaboration(many=True, required=False)
+    maxRecursionLimit = serializers.IntegerField(min_value=1, max_value=50, default=20)
+    enabledMemory = serializers.BooleanField(default=False)
+    requiredScopes = serializers.ListField(child=choice_field(CALLER_TYPES), required=False)
+    icon = text_field(max_length=255, required=False, allow_blank=True)
+    tags = serializers.ListField(child=text_field(max_length=255), required=False)
+    outputFormat = text_field(required=False, allow_blank=True, validators=[json_text])
+    handOff = serializers.BooleanField(required=False)
+    metadata = Metadata(required=False)
