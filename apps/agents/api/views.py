@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.views.decorators.debug import sensitive_variables
@@ -36,6 +37,7 @@ from apps.agents.representation import public_representation
 from apps.console.models import AuditEvent
 from apps.console.services import audit_record_api
 from apps.core.api import fields_param, list_params, not_found, path_tenant, query_flag, search_q
+from apps.core.budget import statement_budget
 from apps.core.errors import ApiError
 from apps.core.ids import id_problem, is_stored_id
 from apps.core.listing import ListParams, filter_from_q, project
@@ -59,10 +61,13 @@ class ResourceView(APIView):
     def list_answer(self, tenant: str, q: Any, params: ListParams) -> Response:
         kind = self.api.kind
         filters: Q = filter_from_q(q, FIELDS[kind].searchable)
-        rows = selectors.resource_list(tenant=tenant, kind=kind, filters=filters, params=params)
+        # The client chooses the filter, the sort and whether to count: each query gets the read budget.
+        with statement_budget(settings.API_STATEMENT_TIMEOUT_MS):
+            rows = selectors.resource_list(tenant=tenant, kind=kind, filters=filters, params=params)
+            total = selectors.resource_count(tenant=tenant, kind=kind, filters=filters) if params.want_total else None
         response = Response([project(public_representation(row), params.fields) for row in rows])
-        if params.want_total:
-            response["X-Total-Count"] = str(selectors.resource_count(tenant=tenant, kind=kind, filters=filters))
+        if total is not None:
+            response["X-Total-Count"] = str(total)
         return response
 
     def retrieve(self, request: Request, tenant: str, public_id: str) -> Response:
