@@ -7,9 +7,10 @@ representation in `body`. What one resource uses of another is also written to `
 
 from __future__ import annotations
 
-from typing import Any, TypeAlias
+from typing import Any, TypeAlias, TypeVar
 
 from django.db import models
+from django.db.models import QuerySet
 
 from apps.core.ids import ID_MAX_LENGTH, new_object_id
 from apps.core.models import Versioned
@@ -112,6 +113,17 @@ class Token(Resource):
     class Meta:
         constraints = _resource_meta("agents_token")["constraints"]
         indexes = _resource_meta("agents_token")["indexes"]
+
+
+_SECRET_COLUMNS: dict[type[models.Model], tuple[str, ...]] = {Token: ("encrypted_value",)}
+_Read = TypeVar("_Read", bound=models.Model)
+
+
+def without_secrets(queryset: QuerySet[_Read]) -> QuerySet[_Read]:
+    """The rows without their secret columns (a token's encrypted value). Reads never need a secret; leaving it in
+    the database keeps it out of memory, of any dump and of every page: the one rule every read of a page follows."""
+    secret = _SECRET_COLUMNS.get(queryset.model, ())
+    return queryset.defer(*secret) if secret else queryset
 
     def __repr__(self) -> str:
         return f"<Token {self.public_id}>"
