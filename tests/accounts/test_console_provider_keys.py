@@ -14,18 +14,11 @@ from django.core.exceptions import SuspiciousOperation
 from apps.accounts import oidc, provider_keys
 from apps.accounts.oidc import ConsoleOidcBackend
 from apps.accounts.provider_keys import ProviderKeys
+from tests.accounts.test_external_tokens import FakeClock
 from tests.jwks_server import DISCOVERY_PATH, JWKS_PATH, JwksServer, SigningKey
 
 CONSOLE = "ai-console"
 NONCE = "nonce-of-this-sign-in"
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture
