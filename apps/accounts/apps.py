@@ -7,4 +7,4 @@ class AccountsConfig(AppConfig):
 
     def ready(self) -> None:
         # Registers the OpenAPI description of the bearer-token scheme.
-        from apps.core import openapi  # noqa: F401
+        from apps.accounts import openapi  # noqa: F401

@@ -34,7 +34,7 @@ class ProviderFormAction:
 
 
 def provider_origins() -> list[str]:
-    document = oidc._discovered["document"] or {}
+    document = oidc.discovered()
     urls = (
         settings.OIDC_OP_ISSUER,
         settings.OIDC_OP_AUTHORIZATION_ENDPOINT,

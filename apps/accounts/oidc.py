@@ -3,8 +3,9 @@
 What the library leaves out, done here:
 - the provider's endpoints come from its discovery document (cached), so an operator sets only the issuer and
   the client's credentials;
-- the ID token is verified with PyJWT against the provider's JWKS (cached by PyJWKClient): signature with the
-  pinned algorithm, `iss`, `aud`, `exp` and the nonce — the library checks only the signature and the nonce;
+- the ID token is verified with PyJWT against the provider's JWKS: signature with the pinned algorithm, `iss`,
+  `aud`, `exp` and the nonce — the library checks only the signature and the nonce. The document and the keys are
+  fetched and cached by apps/accounts/provider_keys.py, as for the API's JWTs;
 - users are matched on (issuer, `sub`), and their tenant memberships and roles follow the provider's claims at
   every sign-in.
 """
@@ -12,14 +13,11 @@ What the library leaves out, done here:
 from __future__ import annotations
 
 import logging
-import time
 from dataclasses import dataclass, field
-from functools import cache
 from typing import Any
 from urllib.parse import urlencode
 
 import jwt
-import requests
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ImproperlyConfigured, SuspiciousOperation
@@ -29,6 +27,7 @@ from mozilla_django_oidc.auth import OIDCAuthenticationBackend
 from mozilla_django_oidc.views import OIDCAuthenticationCallbackView, OIDCAuthenticationRequestView
 
 from apps.accounts.models import OidcIdentity
+from apps.accounts.provider_keys import KeysUnavailable, ProviderConfig, ProviderKeys
 from apps.tenants.models import Membership, Tenant
 
 logger = logging.getLogger(__name__)
@@ -41,21 +40,35 @@ DISCOVERED = {
     "OIDC_OP_JWKS_ENDPOINT": "jwks_uri",
     "OIDC_OP_END_SESSION_ENDPOINT": "end_session_endpoint",
 }
-DISCOVERY_CACHE_SECONDS = 3600
-_discovered: dict[str, Any] = {"at": 0.0, "document": None}
+DISCOVERY_CACHE_SECONDS = 3600  # the discovery document and the key set are fetched once an hour at most
+
+
+def _provider() -> ProviderKeys:
+    return ProviderKeys.for_config(
+        ProviderConfig(
+            issuer=_issuer(),
+            jwks_url=settings.OIDC_OP_JWKS_ENDPOINT or "",
+            algorithms=(settings.OIDC_RP_SIGN_ALGO,),
+            cache_seconds=DISCOVERY_CACHE_SECONDS,
+            discovery_url=settings.OIDC_DISCOVERY_URL or "",
+            timeout=settings.OIDC_TIMEOUT,
+        )
+    )
 
 
 def discovery() -> dict[str, Any]:
     """The provider's discovery document, fetched once an hour at most."""
-    if _discovered["document"] is None or time.monotonic() - _discovered["at"] > DISCOVERY_CACHE_SECONDS:
-        url = settings.OIDC_DISCOVERY_URL or f"{_issuer()}/.well-known/openid-configuration"
-        response = requests.get(url, timeout=settings.OIDC_TIMEOUT)
-        response.raise_for_status()
-        document = response.json()
-        if document.get("issuer") != settings.OIDC_OP_ISSUER:
-            raise ImproperlyConfigured(f"{url} names the issuer {document.get('issuer')!r}, not OIDC_ISSUER.")
-        _discovered.update(at=time.monotonic(), document=document)
-    return dict(_discovered["document"])
+    try:
+        return _provider().document()
+    except KeysUnavailable as exc:
+        raise ImproperlyConfigured(f"The provider's discovery document cannot be had: {exc}") from None
+
+
+def discovered() -> dict[str, Any]:
+    """The discovery document as last fetched, or {}: never a call to the provider."""
+    if not settings.OIDC_OP_ISSUER:
+        return {}
+    return _provider().cached_document() or {}
 
 
 def _issuer() -> str:
@@ -76,12 +89,6 @@ def oidc_setting(name: str, *default: Any) -> Any:
     if default:
         return default[0]
     raise ImproperlyConfigured(f"Setting {name} not found")
-
-
-@cache
-def _jwks_client(url: str) -> jwt.PyJWKClient:
-    # One client per JWKS URL for the process: it caches the key set, so keys are not fetched per sign-in.
-    return jwt.PyJWKClient(url, cache_jwk_set=True, lifespan=DISCOVERY_CACHE_SECONDS)
 
 
 @dataclass(frozen=True)
@@ -132,11 +139,11 @@ class ConsoleOidcBackend(OIDCAuthenticationBackend):  # type: ignore[misc]  # th
         return oidc_setting(attr, *args)
 
     def verify_token(self, token: str, **kwargs: Any) -> dict[str, Any]:
+        key = _signing_key(token)
         try:
-            key = _jwks_client(oidc_setting("OIDC_OP_JWKS_ENDPOINT")).get_signing_key_from_jwt(token)
             payload: dict[str, Any] = jwt.decode(
                 token,
-                key.key,
+                key,
                 algorithms=[settings.OIDC_RP_SIGN_ALGO],
                 audience=settings.OIDC_RP_CLIENT_ID,
                 issuer=settings.OIDC_OP_ISSUER,
@@ -161,6 +168,21 @@ class ConsoleOidcBackend(OIDCAuthenticationBackend):  # type: ignore[misc]  # th
         if userinfo.get("sub") != payload.get("sub"):
             raise SuspiciousOperation("The provider's userinfo is about another subject than the ID token.")
         return user_sign_in(issuer=_issuer(), claims={**userinfo, **payload})
+
+
+def _signing_key(token: str) -> jwt.PyJWK:
+    """The provider's key that signed this ID token, for the pinned algorithm only."""
+    try:
+        kid = jwt.get_unverified_header(token).get("kid")
+    except jwt.PyJWTError as exc:
+        raise SuspiciousOperation(f"ID token refused: {exc}") from None
+    try:
+        key = _provider().key(kid, settings.OIDC_RP_SIGN_ALGO) if isinstance(kid, str) else None
+    except KeysUnavailable:
+        raise SuspiciousOperation("ID token refused: the provider's keys cannot be fetched.") from None
+    if key is None:
+        raise SuspiciousOperation("ID token refused: it is not signed with a key the provider publishes.")
+    return key
 
 
 def _check_authorized_party(payload: dict[str, Any]) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
-from apps.agents.models import Agent, McpServer, Reference, Token, Tool
+from apps.agents.models import Agent, McpServer, Reference, Token, Tool, without_secrets
 
 RESOURCE_SEARCH = ("=public_id", "name")
 NEWEST_FIRST = ("-created_at",)
@@ -61,7 +61,7 @@ class TokenAdmin(ReadOnlyAdmin):
     fields = ("tenant", "public_id", "name", "version", "created_at", "modified_at")
 
     def get_queryset(self, request: HttpRequest) -> Any:
-        return super().get_queryset(request).defer("encrypted_value")
+        return without_secrets(super().get_queryset(request))
 
 
 @admin.register(Reference)

@@ -7,11 +7,12 @@ representation in `body`. What one resource uses of another is also written to `
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeAlias, TypeVar
 
 from django.db import models
+from django.db.models import QuerySet
 
-from apps.core.ids import new_object_id
+from apps.core.ids import ID_MAX_LENGTH, new_object_id
 from apps.core.models import Versioned
 from apps.tenants.models import Tenant
 
@@ -26,7 +27,7 @@ class Kind(models.TextChoices):
 class Resource(Versioned):
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
     # The API's `id`: new ones are 24-hex object ids; ids given by clients (upsert by PUT) are kept as given.
-    public_id = models.CharField(max_length=255, default=new_object_id)
+    public_id = models.CharField(max_length=ID_MAX_LENGTH, default=new_object_id)
     name = models.CharField(max_length=500)
     body = models.JSONField(default=dict, blank=True)
 
@@ -48,15 +49,20 @@ def _resource_meta(prefix: str) -> dict[str, Any]:
     }
 
 
+class AgentType(models.TextChoices):
+    """What an agent is for: the one list, also the `agentType` of the jobs that run an agent (Job.AgentType)."""
+
+    SUPPORT = "support"
+    GENERIC = "generic"
+    COMPLAINT = "complaint"
+    ANTI_FRAUD = "anti_fraud"
+
+
 class Agent(Resource):
     """`name` holds the text searched and sorted on (the English name, else the first one); the localized
     names live in `body["name"]` as the API sends them."""
 
-    class AgentType(models.TextChoices):
-        SUPPORT = "support"
-        GENERIC = "generic"
-        COMPLAINT = "complaint"
-        ANTI_FRAUD = "anti_fraud"
+    AgentType: TypeAlias = AgentType
 
     kind = Kind.AGENT
     enabled = models.BooleanField(default=False)
@@ -108,6 +114,17 @@ class Token(Resource):
         constraints = _resource_meta("agents_token")["constraints"]
         indexes = _resource_meta("agents_token")["indexes"]
 
+
+_SECRET_COLUMNS: dict[type[models.Model], tuple[str, ...]] = {Token: ("encrypted_value",)}
+_Read = TypeVar("_Read", bound=models.Model)
+
+
+def without_secrets(queryset: QuerySet[_Read]) -> QuerySet[_Read]:
+    """The rows without their secret columns (a token's encrypted value). Reads never need a secret; leaving it in
+    the database keeps it out of memory, of any dump and of every page: the one rule every read of a page follows."""
+    secret = _SECRET_COLUMNS.get(queryset.model, ())
+    return queryset.defer(*secret) if secret else queryset
+
     def __repr__(self) -> str:
         return f"<Token {self.public_id}>"
 
@@ -118,9 +135,9 @@ class Reference(models.Model):
 
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
     source_kind = models.CharField(max_length=16, choices=Kind.choices)
-    source_id = models.CharField(max_length=255)
+    source_id = models.CharField(max_length=ID_MAX_LENGTH)
     target_kind = models.CharField(max_length=16, choices=Kind.choices)
-    target_id = models.CharField(max_length=255)
+    target_id = models.CharField(max_length=ID_MAX_LENGTH)
 
     class Meta:
         constraints = [

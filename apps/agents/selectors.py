@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.db.models import Q, QuerySet
 
 from apps.agents.fields import DEFAULT_SORT, FIELDS, TIEBREAK
-from apps.agents.models import RESOURCE_MODELS, Kind
+from apps.agents.models import RESOURCE_MODELS, Kind, without_secrets
 from apps.agents.representation import AnyResource
 from apps.core.listing import ListParams, ordering, page_of
 from apps.tenants.selectors import tenant_id_for
@@ -18,10 +18,7 @@ def _for_tenant(tenant: str, kind: Kind) -> QuerySet[AnyResource]:
     queryset: QuerySet[AnyResource] = (
         model.objects.none() if tenant_id is None else model.objects.filter(tenant_id=tenant_id)
     )
-    if kind == Kind.TOKEN:
-        # Reads never need the secret; leaving it in the database keeps it out of memory and of any dump.
-        queryset = queryset.defer("encrypted_value")
-    return queryset
+    return without_secrets(queryset)
 
 
 def resource_list(*, tenant: str, kind: Kind, filters: Q, params: ListParams) -> list[AnyResource]:

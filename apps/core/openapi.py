@@ -1,25 +1,30 @@
-"""Hooks that shape the project's generated OpenAPI document."""
+"""Hooks that shape the project's generated OpenAPI document.
+
+Knows no domain app: each app registers what it adds to the document (its components, the published names of its
+path parameters) from its AppConfig.ready(), and the bearer-token scheme is described by the accounts app.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
-from drf_spectacular.extensions import OpenApiAuthenticationExtension
-from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.settings import spectacular_settings
 from drf_spectacular.utils import OpenApiParameter
 
-from apps.accounts.models import Scope
+# Path parameters whose published name differs from the URL kwarg the views receive (`job_id` -> `jobId`).
+PUBLISHED_PATH_PARAMETERS: dict[str, str] = {}
+# The components each app adds to the document, in the order the apps registered them.
+_REGISTERED_COMPONENTS: list[Mapping[str, Any]] = []
 
-# Path parameters whose published name differs from the URL kwarg the views receive.
-PUBLISHED_PATH_PARAMETERS = {
-    "job_id": "jobId",
-    "agent_id": "agentId",
-    "tool_id": "toolId",
-    "mcp_server_id": "mcpServerId",
-    "token_id": "tokenId",
-}
+
+def register(*components: Mapping[str, Any], path_parameters: Mapping[str, str] | None = None) -> None:
+    """Adds an app's components and published path-parameter names to the document; called from ready()."""
+    for added in components:
+        if all(existing is not added for existing in _REGISTERED_COMPONENTS):  # ready() may run again in tests
+            _REGISTERED_COMPONENTS.append(added)
+    PUBLISHED_PATH_PARAMETERS.update(path_parameters or {})
 
 
 def only_public_api(endpoints: list[tuple[str, str, str, Any]], **kwargs: Any) -> list[tuple[str, str, str, Any]]:
@@ -45,11 +50,8 @@ def list_parameters(noun: str) -> list[OpenApiParameter]:
 
 
 def add_components(result: dict[str, Any], generator: Any, request: Any, public: bool) -> dict[str, Any]:
-    from apps.agents.api.schema import COMPONENTS as AGENT_COMPONENTS
-    from apps.jobs.api.schema import COMPONENTS, TRANSFER_COMPONENTS
-
     schemas = result.setdefault("components", {}).setdefault("schemas", {})
-    for components in (COMPONENTS, TRANSFER_COMPONENTS, AGENT_COMPONENTS):
+    for components in _REGISTERED_COMPONENTS:
         clashes = [name for name, schema in components.items() if schemas.get(name, schema) != schema]
         if clashes:
             raise ImproperlyConfigured(f"OpenAPI components defined twice, differently: {', '.join(clashes)}")
@@ -92,24 +94,3 @@ def _drop_default_security(result: dict[str, Any]) -> None:
                 if requirement not in unique:
                     unique.append(requirement)
             operation["security"] = unique
-
-
-class BearerTokenScheme(OpenApiAuthenticationExtension):  # type: ignore[no-untyped-call]
-    target_class = "apps.accounts.authentication.BearerTokenAuthentication"
-    name = "OAuth2"
-
-    def get_security_definition(self, auto_schema: AutoSchema) -> dict[str, Any]:
-        return {
-            "type": "oauth2",
-            "flows": {
-                "clientCredentials": {
-                    "tokenUrl": "/oauth/token",
-                    "scopes": {str(value): str(label) for value, label in Scope.choices},
-                }
-            },
-        }
-
-    def get_security_requirement(self, auto_schema: AutoSchema) -> dict[str, list[str]]:
-        scopes = getattr(auto_schema.view, "required_scopes", {})
-        scope = scopes.get(auto_schema.method.upper())
-        return {self.name: [scope] if scope else []}

@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+from typing import TypeAlias
+
 from django.db import models
 
-from apps.core.ids import new_object_id
+from apps.agents.models import AgentType
+from apps.core.ids import ID_MAX_LENGTH, new_object_id
 from apps.core.models import Versioned
 from apps.tenants.models import Tenant
 
@@ -24,19 +27,15 @@ class Job(Versioned):
         SUCCESS = "success"
         FAILURE = "failure"
 
-    class AgentType(models.TextChoices):
-        SUPPORT = "support"
-        GENERIC = "generic"
-        COMPLAINT = "complaint"
-        ANTI_FRAUD = "anti_fraud"
+    AgentType: TypeAlias = AgentType  # the agents app's list: a job runs one of its agents
 
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="jobs")
-    job_id = models.CharField(max_length=255, default=new_object_id)
+    job_id = models.CharField(max_length=ID_MAX_LENGTH, default=new_object_id)
     type = models.CharField(max_length=16, choices=Type.choices)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.IN_PROGRESS)
     agent_type = models.CharField(max_length=16, choices=AgentType.choices, null=True, blank=True)
-    agent_id = models.CharField(max_length=255, null=True, blank=True)
-    session_id = models.CharField(max_length=255, null=True, blank=True)
+    agent_id = models.CharField(max_length=ID_MAX_LENGTH, null=True, blank=True)
+    session_id = models.CharField(max_length=ID_MAX_LENGTH, null=True, blank=True)
     message = models.TextField(null=True, blank=True)
     commerce_event = models.TextField(null=True, blank=True)
     export_result = models.JSONField(null=True, blank=True)

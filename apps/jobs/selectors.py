@@ -9,6 +9,7 @@ from typing import Any
 from django.db.models import F, Q, QuerySet
 from django.db.models.functions import Substr
 
+from apps.core.ids import is_stored_id
 from apps.core.listing import ListParams, Selection, SortKey, ordering, page_of
 from apps.jobs.fields import COLUMNS, SORTABLE
 from apps.jobs.models import ExportBundle, Job
@@ -59,7 +60,7 @@ def job_count(*, tenant: str, filters: Q) -> int:
 
 def _by_id(tenant: str, job_id: str) -> QuerySet[Job]:
     # PostgreSQL cannot compare text holding a NUL with its ids (and no id holds one): no such job, not a 500.
-    return Job.objects.none() if "\x00" in job_id else _for_tenant(tenant).filter(job_id=job_id)
+    return _for_tenant(tenant).filter(job_id=job_id) if is_stored_id(job_id) else Job.objects.none()
 
 
 def job_row(*, tenant: str, job_id: str, params: ListParams | None = None) -> dict[str, Any] | None:

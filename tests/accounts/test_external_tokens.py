@@ -19,9 +19,10 @@ import jwt
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from apps.accounts import external_tokens
-from apps.accounts.external_tokens import ProviderKeys, principal_from_jwt
+from apps.accounts import provider_keys
+from apps.accounts.external_tokens import principal_from_jwt
 from apps.accounts.principal import ApiPrincipal
+from apps.accounts.provider_keys import ProviderKeys
 from apps.core.errors import InvalidToken
 from apps.jobs.models import Job
 from apps.tenants.models import Tenant
@@ -40,7 +41,7 @@ JOBS = "/ai-service/acme/jobs"
 
 
 class FakeClock:
-    """Stands in for time.monotonic in apps.accounts.external_tokens: the key cache's ages move only when told."""
+    """Stands in for time.monotonic in apps.accounts.provider_keys: the key cache's ages move only when told."""
 
     def __init__(self) -> None:
         self.now = 1000.0
@@ -62,7 +63,7 @@ def _no_keys_kept_between_tests() -> Iterator[None]:
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
     fake = FakeClock()
-    monkeypatch.setattr(external_tokens, "monotonic", fake)
+    monkeypatch.setattr(provider_keys, "monotonic", fake)
     return fake
 
 
@@ -323,7 +324,7 @@ def test_it_answers_401_and_warns_when_the_keys_cannot_be_had(
     token = issuer.mint()
     break_it(issuer)
 
-    with caplog.at_level(logging.WARNING, logger="apps.accounts.external_tokens"):
+    with caplog.at_level(logging.WARNING, logger="apps.accounts.provider_keys"):
         response = _get(api, token)
 
     _assert_invalid(response)

@@ -11,7 +11,7 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 from django.test import Client
 
-from apps.accounts import oidc
+from apps.accounts.provider_keys import ProviderKeys
 from apps.tenants.models import Membership
 from tests.oidc_provider import API_AUDIENCE, CONSOLE_CLIENT_ID, CONSOLE_CLIENT_SECRET, PASSWORDS
 
@@ -25,9 +25,9 @@ def console_with_provider(settings: Any, oidc_provider: Any, tenant: Any, other_
     settings.OIDC_RP_CLIENT_ID = CONSOLE_CLIENT_ID
     settings.OIDC_RP_CLIENT_SECRET = CONSOLE_CLIENT_SECRET
     settings.AUTHENTICATION_BACKENDS = ["apps.accounts.oidc.ConsoleOidcBackend"]
-    oidc._discovered.update(at=0.0, document=None)  # this provider's discovery document, not a cached one
+    ProviderKeys.forget_all()  # this provider's discovery document and keys, not cached ones
     yield oidc_provider
-    oidc._discovered.update(at=0.0, document=None)
+    ProviderKeys.forget_all()
 
 
 def sign_in(provider: Any, login: str) -> tuple[Client, Any]:

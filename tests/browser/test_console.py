@@ -15,8 +15,8 @@ import pytest
 from django.contrib.auth.models import AbstractBaseUser
 from playwright.sync_api import Page, expect
 
-from apps.accounts import oidc
 from apps.accounts.models import OidcIdentity
+from apps.accounts.provider_keys import ProviderKeys
 from apps.agents.bundle import bundle_decode
 from apps.jobs.models import Job
 from tests.browser.conftest import ConsoleData, signed_in
@@ -289,9 +289,9 @@ def console_with_provider(settings: Any, oidc_provider: OidcProvider) -> Iterato
         "apps.accounts.oidc.ConsoleOidcBackend",
         "django.contrib.auth.backends.ModelBackend",
     ]
-    oidc._discovered.update(at=0.0, document=None)  # this provider's discovery document, not a cached one
+    ProviderKeys.forget_all()  # this provider's discovery document and keys, not cached ones
     yield oidc_provider
-    oidc._discovered.update(at=0.0, document=None)
+    ProviderKeys.forget_all()
 
 
 def test_a_manager_signs_in_at_the_provider_and_out_again(

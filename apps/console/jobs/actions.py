@@ -18,6 +18,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from apps.console.access import TenantAccess, tenant_access
 from apps.console.jobs import selectors, services
 from apps.console.jobs.forms import JobFilterForm
+from apps.core.ids import is_stored_id
 from apps.core.timefmt import format_instant, now_ms, parse_instant
 from apps.jobs.models import Job
 from apps.jobs.services import RetryRefused
@@ -68,7 +69,7 @@ def jobs_bulk_delete(request: HttpRequest, tenant: str) -> HttpResponse:
     ids: list[str] = []
     if mode == "selected":
         # No job id holds a NUL, which PostgreSQL could not even compare with the ids it has.
-        ids = list(dict.fromkeys(i for i in request.POST.getlist("id") if i and "\x00" not in i))[:SELECTION_MAX]
+        ids = list(dict.fromkeys(i for i in request.POST.getlist("id") if is_stored_id(i)))[:SELECTION_MAX]
         if not ids:
             messages.error(request, "Select the jobs to delete first.")
             return redirect(back)

@@ -9,6 +9,7 @@ from typing import Any
 from django import forms
 from django.db.models import Q
 
+from apps.core.ids import ID_MAX_LENGTH
 from apps.jobs.models import Job
 
 
@@ -21,7 +22,7 @@ class JobFilterForm(forms.Form):
     type = forms.ChoiceField(label="Type", choices=_any("Any type", Job.Type.values), required=False)
     status = forms.ChoiceField(label="Status", choices=_any("Any status", Job.Status.values), required=False)
     agent_type = forms.ChoiceField(label="Agent type", choices=_any("Any", Job.AgentType.values), required=False)
-    agent = forms.CharField(label="Agent id", max_length=255, required=False, strip=True)
+    agent = forms.CharField(label="Agent id", max_length=ID_MAX_LENGTH, required=False, strip=True)
     created_from = forms.DateField(label="Created from", required=False, widget=forms.DateInput(attrs={"type": "date"}))
     created_to = forms.DateField(label="Created to", required=False, widget=forms.DateInput(attrs={"type": "date"}))
     q = forms.CharField(label="Message contains", max_length=200, required=False, strip=True)
