@@ -25,18 +25,14 @@ from apps.agents.references import (
 )
 from apps.agents.representation import AnyResource, columns_from_body
 from apps.core.ids import id_problem
+from apps.core.refusals import Refusal
 from apps.tenants.models import Tenant
 
 KIND_NAMES = {Kind.AGENT: "agent", Kind.TOOL: "tool", Kind.MCP_SERVER: "MCP server", Kind.TOKEN: "token"}
 
 
-class ResourceError(Exception):
-    """A write that cannot be done as asked; `field` names the part of the request at fault."""
-
-    def __init__(self, message: str, *, field: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
+class ResourceError(Refusal):
+    """A write to a resource that cannot be done as asked; `field` names the part of the request at fault."""
 
 
 class ResourceNotFound(ResourceError):
