@@ -5,7 +5,8 @@ out)."""
 from __future__ import annotations
 
 import re
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.http.response import HttpResponseBase
@@ -33,6 +34,7 @@ _PREFER = OpenApiParameter(
     OpenApiParameter.HEADER,
     description="`respond-async` answers 202 with the job at once; `wait=N` waits at most N seconds.",
 )
+View = TypeVar("View", bound=Callable[..., HttpResponseBase])
 _ERRORS: dict[int | str, Any] = {
     202: OpenApiResponse(
         {"$ref": "#/components/schemas/JobIdResponse"},
@@ -51,20 +53,29 @@ _ERRORS: dict[int | str, Any] = {
 }
 
 
+def _operation(name: str, summary: str, description: str, answer: str) -> Callable[[View], View]:
+    """The published operation `POST-ai-<name>-agents`, whose bodies are the schemas `<Name>Request` and
+    `<Name>Response`."""
+    schemas = "#/components/schemas/" + name.capitalize()
+    return extend_schema(
+        operation_id=f"POST-ai-{name}-agents",
+        summary=summary,
+        description=description,
+        tags=["Import/Export"],
+        parameters=[_PREFER],
+        request={"application/json": {"$ref": f"{schemas}Request"}},
+        responses={200: OpenApiResponse({"$ref": f"{schemas}Response"}, description=answer), **_ERRORS},
+    )
+
+
 class AgentExportView(APIView):
     required_scopes = {"POST": Scope.AGENT_READ.value}
 
-    @extend_schema(
-        operation_id="POST-ai-export-agents",
-        summary="Export agents",
-        description="Bundles the agents, the agents they hand off to, and the tools and MCP servers they use.",
-        tags=["Import/Export"],
-        parameters=[_PREFER],
-        request={"application/json": {"$ref": "#/components/schemas/ExportRequest"}},
-        responses={
-            200: OpenApiResponse({"$ref": "#/components/schemas/ExportResponse"}, description="The export."),
-            **_ERRORS,
-        },
+    @_operation(
+        "export",
+        "Export agents",
+        "Bundles the agents, the agents they hand off to, and the tools and MCP servers they use.",
+        "The export.",
     )
     def post(self, request: Request, tenant: str) -> HttpResponseBase:
         agent_ids = _agent_ids(_body(request).get("agentIds"))
@@ -76,17 +87,11 @@ class AgentExportView(APIView):
 class AgentImportView(APIView):
     required_scopes = {"POST": Scope.AGENT_MANAGE.value}
 
-    @extend_schema(
-        operation_id="POST-ai-import-agents",
-        summary="Import agents",
-        description="Checks the bundle, then creates its agents (disabled), tools and MCP servers in this tenant.",
-        tags=["Import/Export"],
-        parameters=[_PREFER],
-        request={"application/json": {"$ref": "#/components/schemas/ImportRequest"}},
-        responses={
-            200: OpenApiResponse({"$ref": "#/components/schemas/ImportResponse"}, description="What was imported."),
-            **_ERRORS,
-        },
+    @_operation(
+        "import",
+        "Import agents",
+        "Checks the bundle, then creates its agents (disabled), tools and MCP servers in this tenant.",
+        "What was imported.",
     )
     def post(self, request: Request, tenant: str) -> HttpResponseBase:
         body = _body(request)
