@@ -35,10 +35,10 @@ from apps.console.access import TenantAccess, tenant_access
 from apps.console.catalogue import selectors, services
 from apps.console.catalogue.forms import DeleteForm, ResourceForm, TokenForm
 from apps.console.catalogue.selectors import RelatedList
-from apps.core.errors import ApiError
 from apps.core.errors import _details_from_validation as api_error_details  # the API's own field names
 from apps.core.ids import id_problem, is_stored_id, new_object_id
 from apps.core.listing import ListParams, SortKey
+from apps.jobs.errors import JobError
 
 PAGE_SIZE = 50
 
@@ -292,8 +292,8 @@ def agents_export(request: HttpRequest, tenant: str) -> HttpResponse:
         return redirect(back)
     try:
         job = services.console_agents_export(user=request.user, tenant=access.tenant, agent_ids=agent_ids)
-    except ApiError as exc:
-        messages.error(request, str(exc.detail))
+    except JobError as exc:
+        messages.error(request, exc.message)
         return redirect(back)
     count = len(agent_ids)
     messages.success(request, f"Started job {job.job_id} to export {count} agent{'s' if count != 1 else ''}.")

@@ -23,8 +23,10 @@ from apps.core.errors import ApiError, error_body
 from apps.core.timefmt import format_instant
 from apps.jobs import selectors, services
 from apps.jobs.api import schema
+from apps.jobs.api.errors import job_errors_answered
 from apps.jobs.models import Job
-from apps.jobs.streaming import BundleData, carries_bundle, streamed_json
+from apps.jobs.representation import export_file
+from apps.jobs.streaming import carries_bundle, streamed_json
 from apps.tenants.models import Tenant
 from apps.tenants.selectors import tenant_get
 
@@ -79,7 +81,8 @@ class AgentExportView(APIView):
     )
     def post(self, request: Request, tenant: str) -> HttpResponseBase:
         agent_ids = _agent_ids(_body(request).get("agentIds"))
-        job = services.export_start(tenant=_tenant(tenant), agent_ids=agent_ids)
+        with job_errors_answered():
+            job = services.export_start(tenant=_tenant(tenant), agent_ids=agent_ids)
         _audit(request, job, AuditEvent.Action.AGENTS_EXPORT, {"agentIds": agent_ids})
         return _answer(request, job, _export_body)
 
@@ -95,7 +98,8 @@ class AgentImportView(APIView):
     )
     def post(self, request: Request, tenant: str) -> HttpResponseBase:
         body = _body(request)
-        job = services.import_start(tenant=_tenant(tenant), data=body.get("data"), checksum=body.get("checksum"))
+        with job_errors_answered():
+            job = services.import_start(tenant=_tenant(tenant), data=body.get("data"), checksum=body.get("checksum"))
         _audit(request, job, AuditEvent.Action.AGENTS_IMPORT, _imported_agents(body))
         return _answer(request, job, _import_body)
 
@@ -154,18 +158,9 @@ def _preference(header: str) -> tuple[bool, float]:
 
 
 def _export_body(job: Job) -> dict[str, Any]:
-    result = job.export_result or {}
-    data: Any = result.get("data", "")
-    checksum = result.get("checksum", "")
-    stored = selectors.export_bundle_size(job=job)
-    if stored is not None:  # read in chunks as the answer is sent
-        data, checksum = BundleData(tenant_id=job.tenant_id, job_pk=job.pk, size=stored[0]), stored[1]
-    return {
-        "data": data,
-        "checksum": checksum,
-        "exportedAt": format_instant(job.finished_at or job.modified_at),
-        "jobId": job.job_id,
-    }
+    # A finished export of this installation always holds its bundle; were it gone, the answer still has the shape.
+    saved = export_file(job=job) or {"exportedAt": format_instant(job.completed_at), "data": "", "checksum": ""}
+    return {key: saved[key] for key in ("data", "checksum", "exportedAt")} | {"jobId": job.job_id}
 
 
 def _import_body(job: Job) -> dict[str, Any]:
@@ -173,7 +168,7 @@ def _import_body(job: Job) -> dict[str, Any]:
     return {
         "summary": result.get("summary", {}),
         "message": result.get("message", ""),
-        "importedAt": format_instant(job.finished_at or job.modified_at),
+        "importedAt": format_instant(job.completed_at),
         "jobId": job.job_id,
     }
 
