@@ -173,11 +173,8 @@ def _timeline(job: Job) -> list[dict[str, Any]]:
     if job.started_at:
         note = f"attempt {job.attempts}" if job.attempts else ""
         steps.append({"at": job.started_at, "label": "Started by a worker", "note": note})
-    if job.finished_at:
-        steps.append({"at": job.finished_at, "label": f"Finished: {job.status}", "note": job.message or ""})
-    elif job.status in Job.FINAL:
-        # Loaded and seeded jobs carry no bookkeeping: their last change is when they finished.
-        steps.append({"at": job.modified_at, "label": f"Finished: {job.status}", "note": job.message or ""})
+    if job.finished_at or job.status in Job.FINAL:
+        steps.append({"at": job.completed_at, "label": f"Finished: {job.status}", "note": job.message or ""})
     steps.sort(key=lambda step: step["at"])
     if job.status == Job.Status.IN_PROGRESS:
         if job.payload is not None and not job.dispatched_at:
