@@ -28,11 +28,8 @@ def job_execute(*, job_pk: int) -> None:
         _run(job)
     except SoftTimeLimitExceeded:
         _recover_connection()
-        job_fail(
-            job_pk=job_pk,
-            message=f"The {_label(job_pk)} took longer than {settings.CELERY_TASK_SOFT_TIME_LIMIT} s and was stopped; "
-            "nothing was changed. Try again with fewer agents, or raise JOB_SOFT_TIME_LIMIT_SECONDS.",
-        )
+        stopped = f"took longer than {settings.CELERY_TASK_SOFT_TIME_LIMIT} s and was stopped"
+        _fail_over_time(job_pk, stopped, "JOB_SOFT_TIME_LIMIT_SECONDS")
 
 
 def _run(job: Job) -> None:
@@ -59,11 +56,14 @@ def _run(job: Job) -> None:
 
 
 def job_timed_out(*, job_pk: int) -> None:
-    job_fail(
-        job_pk=job_pk,
-        message=f"The {_label(job_pk)} was stopped after {settings.CELERY_TASK_TIME_LIMIT} s, its hard time limit; "
-        "nothing was changed. Try again with fewer agents, or raise JOB_TIME_LIMIT_SECONDS.",
-    )
+    stopped = f"was stopped after {settings.CELERY_TASK_TIME_LIMIT} s, its hard time limit"
+    _fail_over_time(job_pk, stopped, "JOB_TIME_LIMIT_SECONDS")
+
+
+def _fail_over_time(job_pk: int, stopped: str, setting: str) -> None:
+    # A job stopped by a time limit changed nothing (an import commits with its success), so it can be run again.
+    message = f"The {_label(job_pk)} {stopped}; nothing was changed. Try again with fewer agents, or raise {setting}."
+    job_fail(job_pk=job_pk, message=message)
 
 
 def _export(job: Job) -> None:

@@ -11,7 +11,7 @@ from apps.agents.bundle import bundle_encode
 from apps.agents.seeding import seed_catalogue
 from apps.core.errors import ApiError
 from apps.core.timefmt import format_instant, now_ms
-from apps.jobs import services
+from apps.jobs import runners, services
 from apps.jobs.api.errors import api_error
 from apps.jobs.errors import InvalidBundle, JobError, JobNotRetryable, TooManyJobsInProgress, UnknownAgents
 from apps.jobs.models import Job
@@ -203,3 +203,16 @@ def test_the_export_file_of_a_loaded_export_comes_from_its_row_with_its_last_cha
 )
 def test_there_is_no_export_file_for_anything_but_a_successful_export_holding_a_bundle(tenant, fields):
     assert export_file(job=Job.objects.create(tenant=tenant, **fields)) is None
+
+
+def test_a_job_stopped_by_its_hard_time_limit_fails_naming_the_limit_and_the_setting_to_raise(tenant, settings):
+    job = Job.objects.create(tenant=tenant, type=Job.Type.EXPORT)
+
+    runners.job_timed_out(job_pk=job.pk)
+
+    job.refresh_from_db()
+    assert job.status == Job.Status.FAILURE
+    assert job.message == (
+        f"The export was stopped after {settings.CELERY_TASK_TIME_LIMIT} s, its hard time limit; nothing was "
+        "changed. Try again with fewer agents, or raise JOB_TIME_LIMIT_SECONDS."
+    )
