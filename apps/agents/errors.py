@@ -7,15 +7,11 @@ from dataclasses import dataclass
 
 from apps.agents.models import Kind
 from apps.agents.names import KIND_NAMES
+from apps.core.refusals import Refusal
 
 
-class ResourceError(Exception):
-    """A write that cannot be done as asked; `field` names the part of the request at fault."""
-
-    def __init__(self, message: str, *, field: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
+class ResourceError(Refusal):
+    """A write to a resource that cannot be done as asked; `field` names the part of the request at fault."""
 
 
 class ResourceNotFound(ResourceError):

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TypeAlias
 
 from django.db import models
@@ -57,6 +58,8 @@ class Job(Versioned):
     )
 
     FINAL = frozenset({Status.SUCCESS, Status.FAILURE})
+    # Exports and imports: a tenant may have only so many in progress at once, and only they can be retried.
+    TRANSFERS = frozenset({Type.EXPORT, Type.IMPORT})
 
     class Meta:
         constraints = [
@@ -89,6 +92,31 @@ class Job(Versioned):
 
     def __str__(self) -> str:
         return f"{self.type} {self.job_id} ({self.status})"
+
+    @property
+    def noun(self) -> str:
+        """What the job is, in a sentence: "export", "import", "agent_chat"."""
+        return str(self.type).lower()
+
+    @property
+    def completed_at(self) -> datetime:
+        # Loaded and seeded jobs carry no bookkeeping: their last change is when they finished.
+        return self.finished_at or self.modified_at
+
+    def retry_problem(self) -> str | None:
+        """Why this job cannot be run again as it stands; None when it can (a failed export or import that still
+        holds what it was asked to do). Whether a retry is already running is the service's to check."""
+        if self.type not in self.TRANSFERS:
+            return f"Only exports and imports can be retried, not {self.type} jobs."
+        if self.status != self.Status.FAILURE:
+            return f"Only a failed job can be retried; this one is {self.status}."
+        if self.payload is None:
+            return "This job no longer holds what it was asked to do, so it cannot be run again."
+        return None
+
+    @property
+    def retryable(self) -> bool:
+        return self.retry_problem() is None
 
 
 class ExportBundle(models.Model):

@@ -1,4 +1,5 @@
-"""A job row as the published Job schema shows it. Absent values are left out (the schema has no nulls)."""
+"""A job as the published Job schema shows it (absent values are left out: the schema has no nulls), and the file
+an export saves."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from apps.core.timefmt import format_instant
+from apps.jobs import selectors
+from apps.jobs.models import Job
 from apps.jobs.streaming import BundleData
 
 _PLAIN = (
@@ -61,3 +64,24 @@ def published_import_result(result: Any) -> Any:
         for section, entities in result["summary"].items()
     }
     return {**result, "summary": summary}
+
+
+def export_file(*, job: Job) -> dict[str, Any] | None:
+    """The file an export saves, as upstream's console does: {exportedAt, data, checksum}; None when the job is not
+    a successful export, or holds no bundle. The export API answers with it too (plus the jobId), the console
+    offers it as a download, and the import takes it back.
+
+    The data of a stored bundle is a BundleData, read in chunks as the answer is sent."""
+    if job.type != Job.Type.EXPORT or job.status != Job.Status.SUCCESS:
+        return None
+    exported_at = format_instant(job.completed_at)
+    stored = selectors.export_bundle_size(job=job)
+    if stored is not None:
+        data = BundleData(tenant_id=job.tenant_id, job_pk=job.pk, size=stored[0])
+        return {"exportedAt": exported_at, "data": data, "checksum": stored[1]}
+    result = job.export_result  # exports loaded from a saved history keep theirs in the row
+    if not isinstance(result, dict):
+        return None
+    if not isinstance(result.get("data"), str) or not isinstance(result.get("checksum"), str):
+        return None
+    return {"exportedAt": exported_at, "data": result["data"], "checksum": result["checksum"]}

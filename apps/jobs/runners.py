@@ -15,11 +15,9 @@ from django.db import connection, transaction
 from apps.agents.bundle import BundleError, bundle_collect, bundle_decode, bundle_encode
 from apps.agents.importing import bundle_apply
 from apps.jobs.models import Job
-from apps.jobs.services import job_claim, job_finish
+from apps.jobs.services import job_claim, job_fail, job_finish, job_lock_unfinished
 
 logger = logging.getLogger(__name__)
-
-LABELS = {Job.Type.EXPORT: "export", Job.Type.IMPORT: "import"}
 
 
 def job_execute(*, job_pk: int) -> None:
@@ -30,42 +28,42 @@ def job_execute(*, job_pk: int) -> None:
         _run(job)
     except SoftTimeLimitExceeded:
         _recover_connection()
-        _fail(
-            job_pk,
-            f"The {_label(job_pk)} took longer than {settings.CELERY_TASK_SOFT_TIME_LIMIT} s and was stopped; "
-            "nothing was changed. Try again with fewer agents, or raise JOB_SOFT_TIME_LIMIT_SECONDS.",
-        )
+        stopped = f"took longer than {settings.CELERY_TASK_SOFT_TIME_LIMIT} s and was stopped"
+        _fail_over_time(job_pk, stopped, "JOB_SOFT_TIME_LIMIT_SECONDS")
 
 
 def _run(job: Job) -> None:
-    label = LABELS.get(Job.Type(job.type), job.type.lower())
+    label = job.noun
     try:
         if job.type == Job.Type.EXPORT:
             _export(job)
         elif job.type == Job.Type.IMPORT:
             _import(job)
         else:
-            _fail(job.pk, f"Jobs of type {job.type} are not run by this installation.")
+            job_fail(job_pk=job.pk, message=f"Jobs of type {job.type} are not run by this installation.")
     except SoftTimeLimitExceeded:
         raise
     except BundleError as exc:
-        _fail(job.pk, f"The {label} could not be read: {exc.message}")
+        job_fail(job_pk=job.pk, message=f"The {label} could not be read: {exc.message}")
     except Exception:
         logger.exception("Job %s (%s) failed", job.job_id, job.type)
         _recover_connection()
-        _fail(
-            job.pk,
-            f"The {label} failed because of an internal error and changed nothing; the worker log has the "
+        job_fail(
+            job_pk=job.pk,
+            message=f"The {label} failed because of an internal error and changed nothing; the worker log has the "
             f"details under job {job.job_id}.",
         )
 
 
 def job_timed_out(*, job_pk: int) -> None:
-    _fail(
-        job_pk,
-        f"The {_label(job_pk)} was stopped after {settings.CELERY_TASK_TIME_LIMIT} s, its hard time limit; nothing was "
-        "changed. Try again with fewer agents, or raise JOB_TIME_LIMIT_SECONDS.",
-    )
+    stopped = f"was stopped after {settings.CELERY_TASK_TIME_LIMIT} s, its hard time limit"
+    _fail_over_time(job_pk, stopped, "JOB_TIME_LIMIT_SECONDS")
+
+
+def _fail_over_time(job_pk: int, stopped: str, setting: str) -> None:
+    # A job stopped by a time limit changed nothing (an import commits with its success), so it can be run again.
+    message = f"The {_label(job_pk)} {stopped}; nothing was changed. Try again with fewer agents, or raise {setting}."
+    job_fail(job_pk=job_pk, message=message)
 
 
 def _export(job: Job) -> None:
@@ -74,13 +72,12 @@ def _export(job: Job) -> None:
     document = bundle_collect(tenant=job.tenant, agent_ids=agent_ids)
     if not document["agents"]:
         # All of them were deleted between the request and the worker: a bundle without agents imports nothing.
-        _fail(
-            job.pk, f"None of the agents {', '.join(agent_ids)} exist any more (deleted meanwhile); nothing exported."
-        )
+        message = f"None of the agents {', '.join(agent_ids)} exist any more (deleted meanwhile); nothing exported."
+        job_fail(job_pk=job.pk, message=message)
         return
     data, checksum = bundle_encode(document)
     if len(data) + IMPORT_BODY_ROOM > settings.IMPORT_MAX_BYTES:
-        _fail(job.pk, _too_large_message(len(data), len(document["agents"])))
+        job_fail(job_pk=job.pk, message=_too_large_message(len(data), len(document["agents"])))
         return
     job_finish(job_pk=job.pk, status=Job.Status.SUCCESS, export_result={"data": data, "checksum": checksum})
 
@@ -104,15 +101,10 @@ def _import(job: Job) -> None:
     # The import and the job's success commit together: a worker that dies before the commit leaves neither.
     with transaction.atomic():
         # Locked so that a repeated delivery waits for this one and then finds the job finished.
-        locked = Job.objects.select_for_update().filter(pk=job.pk, status=Job.Status.IN_PROGRESS)
-        if not list(locked.values_list("pk", flat=True)):
+        if not job_lock_unfinished(job_pk=job.pk):
             return  # finished or deleted meanwhile
         result = bundle_apply(tenant=job.tenant, document=document)
         job_finish(job_pk=job.pk, status=Job.Status.SUCCESS, import_result=result)
-
-
-def _fail(job_pk: int, message: str) -> None:
-    job_finish(job_pk=job_pk, status=Job.Status.FAILURE, message=message)
 
 
 def _recover_connection() -> None:
@@ -129,5 +121,5 @@ def _recover_connection() -> None:
 
 
 def _label(job_pk: int) -> str:
-    job_type = Job.objects.filter(pk=job_pk).values_list("type", flat=True).first()
-    return LABELS.get(Job.Type(job_type), str(job_type).lower()) if job_type else "job"
+    job = Job.objects.filter(pk=job_pk).only("type").first()
+    return job.noun if job is not None else "job"

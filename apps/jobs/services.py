@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import logging
+import time
+from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q, QuerySet
 
 from apps.agents.bundle import BundleError, agents_unknown, bundle_decode
-from apps.core.errors import ApiError
 from apps.core.timefmt import now_ms
+from apps.jobs import selectors
+from apps.jobs.errors import InvalidBundle, JobNotRetryable, TooManyJobsInProgress, UnknownAgents
 from apps.jobs.history import HistoryError
 from apps.jobs.models import ExportBundle, Job
 from apps.tenants.models import Tenant
@@ -23,6 +26,34 @@ logger = logging.getLogger(__name__)
 
 def job_delete(*, job: Job) -> None:
     job.delete()
+
+
+@dataclass(frozen=True)
+class JobsDeleted:
+    count: int
+    done: bool  # False: the time ran out with jobs left to delete
+
+
+def jobs_delete(*, tenant: Tenant, jobs: QuerySet[Job], batch: int, seconds: float) -> JobsDeleted:
+    """Delete the tenant's jobs in `jobs`, `batch` at a time, for at most `seconds` (at least one batch).
+
+    Deleting a million jobs in one statement would hold its locks, and grow the write-ahead log, for as long as it
+    takes; batches keep each transaction short and let the workers finish jobs meanwhile. A caller whose time ran
+    out (`done` False) asks again for the rest."""
+    jobs = jobs.filter(tenant_id=tenant.pk)
+    deadline = time.monotonic() + seconds
+    deleted, after = 0, None
+    while True:
+        with transaction.atomic():
+            pks, after = selectors.job_batch(jobs=jobs, after=after, size=batch)
+            if not pks:
+                return JobsDeleted(deleted, done=True)
+            # Only the primary keys are loaded: the payloads and results can be large. Retries of these jobs
+            # are unlinked (retry_of SET NULL) by the delete.
+            _, per_model = Job.objects.filter(tenant_id=tenant.pk, pk__in=pks).only("pk").delete()
+            deleted += per_model.get(Job._meta.label, 0)
+        if time.monotonic() >= deadline:
+            return JobsDeleted(deleted, done=not selectors.job_batch(jobs=jobs, after=after, size=1)[0])
 
 
 def job_load_history(*, tenant: Tenant, jobs: list[Job]) -> int:
@@ -63,9 +94,10 @@ def job_load_history(*, tenant: Tenant, jobs: list[Job]) -> int:
 
 def job_create(*, tenant: Tenant, type: Job.Type, payload: dict[str, Any], retry_of: Job | None = None) -> Job:
     """A new in-progress job, handed to a worker once the surrounding transaction commits. An export or import is
-    refused with JobsBusy while the tenant already has JOB_MAX_IN_PROGRESS_PER_TENANT of them in progress."""
+    refused with TooManyJobsInProgress while the tenant already has JOB_MAX_IN_PROGRESS_PER_TENANT of them in
+    progress."""
     with transaction.atomic():
-        if type in RETRYABLE:
+        if type in Job.TRANSFERS:
             _check_capacity(tenant)
         job = Job.objects.create(tenant=tenant, type=type, payload=payload, retry_of=retry_of)
     transaction.on_commit(partial(job_dispatch, job_pk=job.pk))
@@ -79,25 +111,14 @@ def job_create(*, tenant: Tenant, type: Job.Type, payload: dict[str, Any], retry
 # (over it: 429), and requests waiting for their job, per tenant and in all (over them: 202 at once). Both are
 # counted in the database, so they hold across every web process.
 
-RETRY_AFTER_SECONDS = 5
-
-
-class JobsBusy(ApiError):
-    """The tenant has as many exports and imports in progress as it may: 429, try again later."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message, code=429)
-        self.message = message
-        self.wait = RETRY_AFTER_SECONDS
-
 
 def _check_capacity(tenant: Tenant) -> None:
     # The tenant's row is locked until the job is written, so two requests at once cannot both take the last place.
     Tenant.objects.select_for_update().filter(pk=tenant.pk).values_list("pk", flat=True).first()
     cap = settings.JOB_MAX_IN_PROGRESS_PER_TENANT
-    busy = Job.objects.filter(tenant=tenant, type__in=RETRYABLE, status=Job.Status.IN_PROGRESS).count()
+    busy = Job.objects.filter(tenant=tenant, type__in=Job.TRANSFERS, status=Job.Status.IN_PROGRESS).count()
     if busy >= cap:
-        raise JobsBusy(
+        raise TooManyJobsInProgress(
             f"This tenant already has {busy} exports and imports in progress, as many as it may have at once "
             f"(JOB_MAX_IN_PROGRESS_PER_TENANT={cap}). Try again in a few seconds, once some have finished."
         )
@@ -119,38 +140,24 @@ def job_wait_begin(*, job: Job, seconds: float) -> bool:
     return True
 
 
-class RetryRefused(Exception):
-    """The job cannot be retried; the message says why, in words for the person who asked."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
-
-
-RETRYABLE = frozenset({Job.Type.EXPORT, Job.Type.IMPORT})
-
-
 def job_retry(*, job: Job) -> Job:
-    """A new job doing again what a failed export or import tried, linked to it through `retry_of`."""
+    """A new job doing again what a failed export or import tried, linked to it through `retry_of`; refused with
+    JobNotRetryable (Job.retry_problem, a retry already running, or the tenant's cap on jobs in progress)."""
     with transaction.atomic():
         # Locked, so that two clicks on "Retry" at once start one retry, not two.
         current = Job.objects.select_for_update().filter(pk=job.pk).select_related("tenant").first()
         if current is None:
-            raise RetryRefused("The job no longer exists.")
-        if current.type not in RETRYABLE:
-            raise RetryRefused(f"Only exports and imports can be retried, not {current.type} jobs.")
-        if current.status != Job.Status.FAILURE:
-            raise RetryRefused(f"Only a failed job can be retried; this one is {current.status}.")
-        if current.payload is None:
-            raise RetryRefused("This job no longer holds what it was asked to do, so it cannot be run again.")
+            raise JobNotRetryable("The job no longer exists.")
+        problem = current.retry_problem()
+        if problem is not None:
+            raise JobNotRetryable(problem)
         if current.retries.filter(status=Job.Status.IN_PROGRESS).exists():
-            raise RetryRefused("A retry of this job is already in progress.")
+            raise JobNotRetryable("A retry of this job is already in progress.")
         try:
-            return job_create(
-                tenant=current.tenant, type=Job.Type(current.type), payload=current.payload, retry_of=current
-            )
-        except JobsBusy as exc:
-            raise RetryRefused(exc.message) from None
+            payload = cast(dict[str, Any], current.payload)  # never None: retry_problem said so
+            return job_create(tenant=current.tenant, type=Job.Type(current.type), payload=payload, retry_of=current)
+        except TooManyJobsInProgress as exc:
+            raise JobNotRetryable(exc.message) from None
 
 
 def job_dispatch(*, job_pk: int) -> bool:
@@ -178,9 +185,8 @@ def job_claim(*, job_pk: int) -> Job | None:
     )
     if claimed:
         return Job.objects.select_related("tenant").filter(pk=job_pk).first()
-    job_finish(
+    job_fail(
         job_pk=job_pk,
-        status=Job.Status.FAILURE,
         message=(
             f"Gave up after {settings.JOB_MAX_ATTEMPTS} attempts: the worker running this job stopped each time "
             "before it finished (it ran out of memory or time, or was restarted). Try again with fewer agents."
@@ -216,6 +222,12 @@ def job_finish(
     return finished
 
 
+def job_fail(*, job_pk: int, message: str) -> bool:
+    """End an in-progress job in `failure`, with a message a person can act on; False when it had already
+    finished or was deleted."""
+    return job_finish(job_pk=job_pk, status=Job.Status.FAILURE, message=message)
+
+
 def _bundle_of(result: dict[str, Any] | None) -> tuple[str, str] | None:
     if result is None or set(result) != {"data", "checksum"}:
         return None
@@ -231,9 +243,8 @@ def jobs_sweep() -> dict[str, int]:
     deadline = now - timedelta(seconds=settings.JOB_DISPATCH_DEADLINE_SECONDS)
     undeliverable = list(waiting.filter(created_at__lt=deadline).values_list("pk", flat=True))
     for pk in undeliverable:
-        job_finish(
+        job_fail(
             job_pk=pk,
-            status=Job.Status.FAILURE,
             message=(
                 f"No worker could be reached for {settings.JOB_DISPATCH_DEADLINE_SECONDS} s: the message broker "
                 "(REDIS_URL) was down. Check the broker, then start the export or import again."
@@ -248,9 +259,8 @@ def jobs_sweep() -> dict[str, int]:
     )
     reaped = 0
     for pk in stuck.values_list("pk", flat=True)[:1000]:
-        reaped += job_finish(
+        reaped += job_fail(
             job_pk=pk,
-            status=Job.Status.FAILURE,
             message=(
                 f"Stopped: no worker finished this job within {settings.JOB_STUCK_AFTER_SECONDS} s (the worker was "
                 "lost or the job hit its time limit). Start it again; if it keeps happening, export fewer agents "
@@ -264,19 +274,25 @@ def _unfinished(job_pk: int) -> QuerySet[Job]:
     return Job.objects.filter(pk=job_pk, status=Job.Status.IN_PROGRESS)
 
 
+def job_lock_unfinished(*, job_pk: int) -> bool:
+    """Lock the job's row until the surrounding transaction ends, if it is still in progress; False when it has
+    finished or was deleted. Whoever else would finish it waits, then finds it finished."""
+    return bool(list(_unfinished(job_pk).select_for_update().values_list("pk", flat=True)))
+
+
 def export_start(*, tenant: Tenant, agent_ids: list[str]) -> Job:
-    """An EXPORT job for agents of the tenant; unknown ids are refused before any job exists."""
+    """An EXPORT job for agents of the tenant; unknown ids are refused (UnknownAgents) before any job exists."""
     unknown = agents_unknown(tenant=tenant, agent_ids=agent_ids)
     if unknown:
-        raise ApiError(f"No agents with ids {', '.join(unknown)} in this tenant.", field="agentIds")
+        raise UnknownAgents(f"No agents with ids {', '.join(unknown)} in this tenant.", field="agentIds")
     return job_create(tenant=tenant, type=Job.Type.EXPORT, payload={"agentIds": agent_ids})
 
 
 def import_start(*, tenant: Tenant, data: Any, checksum: Any) -> Job:
     """An IMPORT job for a bundle whose base64, checksum, JSON and format were checked: a bundle that cannot
-    be imported is refused before anything (a job included) is written."""
+    be imported is refused (InvalidBundle) before anything (a job included) is written."""
     try:
         bundle_decode(data, checksum)
     except BundleError as exc:
-        raise ApiError(exc.message, field=exc.field) from None
+        raise InvalidBundle(exc.message, field=exc.field) from None
     return job_create(tenant=tenant, type=Job.Type.IMPORT, payload={"data": data, "checksum": checksum})

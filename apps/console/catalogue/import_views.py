@@ -18,7 +18,7 @@ from apps.console.access import TenantAccess, tenant_access
 from apps.console.catalogue import services
 from apps.console.catalogue.forms import BundleConfirmForm, BundleUploadForm, CheckedBundle, carry_limit
 from apps.console.catalogue.views import allow, job_page
-from apps.core.errors import ApiError
+from apps.jobs.errors import JobError
 
 SECTIONS = (("agents", "Agents"), ("tools", "Tools"), ("mcpServers", "MCP servers"))
 STATES = ("ENABLED", "DISABLED", "EXISTS", "TO_CREATE", "FAILED")
@@ -67,8 +67,8 @@ def import_confirm(request: HttpRequest, tenant: str) -> HttpResponse:
         job = services.console_agents_import(
             user=request.user, tenant=access.tenant, data=bundle.data, checksum=bundle.checksum
         )
-    except ApiError as exc:
-        return _upload_page(request, access, BundleUploadForm(), problems=[str(exc.detail)], status=400)
+    except JobError as exc:
+        return _upload_page(request, access, BundleUploadForm(), problems=[exc.message], status=400)
     messages.success(request, f"Started job {job.job_id} to import the bundle.")
     return redirect(job_page(tenant, job.job_id))
 

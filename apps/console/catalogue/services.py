@@ -85,7 +85,7 @@ def console_resource_delete(*, user: Any, tenant: Tenant, kind: Kind, public_id:
 
 
 def console_agents_export(*, user: Any, tenant: Tenant, agent_ids: list[str]) -> Job:
-    """An EXPORT job (refused with ApiError for ids the tenant does not have)."""
+    """An EXPORT job (refused with a JobError for ids the tenant does not have, or too many jobs in progress)."""
     with transaction.atomic():
         job = job_services.export_start(tenant=tenant, agent_ids=agent_ids)
         audit_record(
@@ -99,7 +99,7 @@ def console_agents_export(*, user: Any, tenant: Tenant, agent_ids: list[str]) ->
 
 
 def console_agents_import(*, user: Any, tenant: Tenant, data: str, checksum: str) -> Job:
-    """An IMPORT job for the bundle, checked again here (refused with ApiError if it does not check out)."""
+    """An IMPORT job for the bundle, checked again here (refused with a JobError if it does not check out)."""
     with transaction.atomic():
         job = job_services.import_start(tenant=tenant, data=data, checksum=checksum)
         agents = bundle_decode(data, checksum).get("agents", [])

@@ -41,9 +41,9 @@ from apps.console.catalogue.pages import (
     resource_or_404,
     resource_row,
 )
-from apps.core.errors import ApiError
 from apps.core.ids import is_stored_id, new_object_id
 from apps.core.listing import ListParams, SortKey
+from apps.jobs.errors import JobError
 
 View = Callable[..., HttpResponse]
 
@@ -221,8 +221,8 @@ def agents_export(request: HttpRequest, tenant: str) -> HttpResponse:
         return redirect(back)
     try:
         job = services.console_agents_export(user=request.user, tenant=access.tenant, agent_ids=agent_ids)
-    except ApiError as exc:
-        messages.error(request, str(exc.detail))
+    except JobError as exc:
+        messages.error(request, exc.message)
         return redirect(back)
     count = len(agent_ids)
     messages.success(request, f"Started job {job.job_id} to export {count} agent{'s' if count != 1 else ''}.")

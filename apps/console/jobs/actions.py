@@ -20,8 +20,8 @@ from apps.console.jobs import selectors, services
 from apps.console.jobs.forms import JobFilterForm
 from apps.core.ids import is_stored_id
 from apps.core.timefmt import format_instant, now_ms, parse_instant
+from apps.jobs.errors import JobNotRetryable
 from apps.jobs.models import Job
-from apps.jobs.services import RetryRefused
 
 # A selection comes from one page of the list; this bounds what a hand-made request can ask for.
 SELECTION_MAX = 1000
@@ -118,8 +118,8 @@ def job_retry(request: HttpRequest, tenant: str, job_id: str) -> HttpResponse:
     job = _job_or_404(access, job_id)
     try:
         retry = services.console_job_retry(user=request.user, job=job)
-    except RetryRefused as exc:
+    except JobNotRetryable as exc:
         messages.error(request, exc.message)
         return redirect(_detail_url(tenant, job.job_id))
-    messages.success(request, f"Started job {retry.job_id} to retry the {job.type.lower()} of job {job.job_id}.")
+    messages.success(request, f"Started job {retry.job_id} to retry the {job.noun} of job {job.job_id}.")
     return redirect(_detail_url(tenant, retry.job_id))

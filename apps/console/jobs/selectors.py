@@ -19,6 +19,7 @@ from django.db.models import Count, Q, QuerySet
 from apps.console.models import AuditEvent
 from apps.core.timefmt import parse_instant
 from apps.jobs.models import Job
+from apps.jobs.selectors import beyond, keyset_order
 from apps.tenants.models import Tenant
 
 PAGE_SIZE = 50
@@ -76,20 +77,6 @@ class Cursor:
             return None
 
 
-def _beyond(cursor: Cursor, *, descending: bool) -> Q:
-    """Rows after the cursor in the given direction. The first term bounds the index range scan; the second
-    breaks ties on created_at by job_id."""
-    if descending:
-        return Q(created_at__lte=cursor.created_at) & (
-            Q(created_at__lt=cursor.created_at) | Q(job_id__lt=cursor.job_id)
-        )
-    return Q(created_at__gte=cursor.created_at) & (Q(created_at__gt=cursor.created_at) | Q(job_id__gt=cursor.job_id))
-
-
-def _order(*, descending: bool) -> tuple[str, str]:
-    return ("-created_at", "-job_id") if descending else ("created_at", "job_id")
-
-
 @dataclass(frozen=True)
 class JobPage:
     rows: list[dict[str, Any]]
@@ -119,8 +106,8 @@ def job_page(
     descending = newest_first != backwards
     cursor = before if backwards else after
     if cursor is not None:
-        rows = rows.filter(_beyond(cursor, descending=descending))
-    found = list(rows.order_by(*_order(descending=descending))[: size + 1])
+        rows = rows.filter(beyond((cursor.created_at, cursor.job_id), descending=descending))
+    found = list(rows.order_by(*keyset_order(descending=descending))[: size + 1])
     more = len(found) > size
     found = found[:size]
     if backwards:
@@ -153,7 +140,7 @@ def job_counts(*, tenant: Tenant) -> dict[str, dict[str, int]]:
 
 def job_recent(*, tenant: Tenant, status: Job.Status | None = None, limit: int = RECENT) -> list[dict[str, Any]]:
     jobs = _jobs(tenant) if status is None else _jobs(tenant).filter(status=status)
-    return list(jobs.order_by(*_order(descending=True)).values(*ROW_COLUMNS)[:limit])
+    return list(jobs.order_by(*keyset_order(descending=True)).values(*ROW_COLUMNS)[:limit])
 
 
 # --- Single jobs and small sets --------------------------------------------------------------------------------
@@ -176,17 +163,6 @@ def job_statuses(*, tenant: Tenant, job_ids: list[str]) -> list[dict[str, Any]]:
 def job_matching(*, tenant: Tenant, filters: Q) -> QuerySet[Job]:
     """The tenant's jobs matching `filters`, for a bulk action."""
     return _jobs(tenant).filter(filters)
-
-
-def job_batch(*, jobs: QuerySet[Job], after: Cursor | None, size: int) -> tuple[list[int], Cursor | None]:
-    """The primary keys of the next `size` jobs of `jobs` after `after`, oldest first, and where the batch ends.
-
-    By keyset, like the list: each batch starts where the last ended, in the filter's own index, instead of
-    scanning again past the entries of the rows the earlier batches deleted."""
-    if after is not None:
-        jobs = jobs.filter(_beyond(after, descending=False))
-    rows = list(jobs.order_by(*_order(descending=False)).values_list("pk", "created_at", "job_id")[:size])
-    return [pk for pk, _, _ in rows], (Cursor(rows[-1][1], rows[-1][2]) if rows else None)
 
 
 def job_count_bounded(*, tenant: Tenant, filters: Q, limit: int = COUNT_LIMIT) -> int:

@@ -28,7 +28,8 @@ from apps.core.budget import QueryTimeout, statement_budget
 from apps.core.timefmt import format_instant
 from apps.jobs import selectors as job_selectors
 from apps.jobs.models import Job
-from apps.jobs.streaming import BundleData, carries_bundle, streamed_json
+from apps.jobs.representation import export_file
+from apps.jobs.streaming import carries_bundle, streamed_json
 
 SECTIONS = (("agents", "Agents"), ("tools", "Tools"), ("mcpServers", "MCP servers"))
 # Shorter than the dashboard's polling interval (5 s), so that a dashboard alone always gets a fresh count.
@@ -159,10 +160,7 @@ def job_detail(request: HttpRequest, tenant: str, job_id: str) -> HttpResponse:
         "import_message": (job.import_result or {}).get("message") if isinstance(job.import_result, dict) else None,
         "exported": _export_summary(job),
         "retries": selectors.job_retries(job=job),
-        "retryable": access.can_act
-        and job.type in (Job.Type.EXPORT, Job.Type.IMPORT)
-        and job.status == Job.Status.FAILURE
-        and job.payload is not None,
+        "retryable": access.can_act and job.retryable,
     }
     return render(request, "console/jobs/detail.html", context)
 
@@ -175,11 +173,8 @@ def _timeline(job: Job) -> list[dict[str, Any]]:
     if job.started_at:
         note = f"attempt {job.attempts}" if job.attempts else ""
         steps.append({"at": job.started_at, "label": "Started by a worker", "note": note})
-    if job.finished_at:
-        steps.append({"at": job.finished_at, "label": f"Finished: {job.status}", "note": job.message or ""})
-    elif job.status in Job.FINAL:
-        # Loaded and seeded jobs carry no bookkeeping: their last change is when they finished.
-        steps.append({"at": job.modified_at, "label": f"Finished: {job.status}", "note": job.message or ""})
+    if job.finished_at or job.status in Job.FINAL:
+        steps.append({"at": job.completed_at, "label": f"Finished: {job.status}", "note": job.message or ""})
     steps.sort(key=lambda step: step["at"])
     if job.status == Job.Status.IN_PROGRESS:
         if job.payload is not None and not job.dispatched_at:
@@ -222,30 +217,12 @@ def _import_sections(result: Any) -> list[dict[str, Any]]:
     return sections
 
 
-def _export_body(job: Job) -> dict[str, Any] | None:
-    """The file upstream's console saves for an export: {exportedAt, data, checksum}; None when there is none.
-    The data of a stored bundle is a BundleData, read in chunks as the file is sent."""
-    if job.type != Job.Type.EXPORT or job.status != Job.Status.SUCCESS:
-        return None
-    exported_at = format_instant(job.finished_at or job.modified_at)
-    stored = job_selectors.export_bundle_size(job=job)
-    if stored is not None:
-        data = BundleData(tenant_id=job.tenant_id, job_pk=job.pk, size=stored[0])
-        return {"exportedAt": exported_at, "data": data, "checksum": stored[1]}
-    result = job.export_result  # exports loaded from a saved history keep theirs in the row
-    if not isinstance(result, dict):
-        return None
-    if not isinstance(result.get("data"), str) or not isinstance(result.get("checksum"), str):
-        return None
-    return {"exportedAt": exported_at, "data": result["data"], "checksum": result["checksum"]}
-
-
 def _export_summary(job: Job) -> dict[str, Any] | None:
     """What the job page says of an export's bundle: its size and checksum, without reading it."""
     stored = job_selectors.export_bundle_size(job=job)
     if stored is not None:
         return {"chars": stored[0], "checksum": stored[1]}
-    body = _export_body(job)
+    body = export_file(job=job)
     return {"chars": len(body["data"]), "checksum": body["checksum"]} if body is not None else None
 
 
@@ -254,7 +231,7 @@ def _export_summary(job: Job) -> dict[str, Any] | None:
 def job_export(request: HttpRequest, tenant: str, job_id: str) -> HttpResponseBase:
     access = tenant_access(request.user, tenant)
     job = selectors.job_get(tenant=access.tenant, job_id=job_id)
-    body = _export_body(job) if job is not None else None
+    body = export_file(job=job) if job is not None else None
     if job is None or body is None:
         raise Http404("No export to download for this job.")
     response: HttpResponseBase

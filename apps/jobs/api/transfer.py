@@ -5,7 +5,8 @@ out)."""
 from __future__ import annotations
 
 import re
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.http.response import HttpResponseBase
@@ -22,8 +23,10 @@ from apps.core.errors import ApiError, error_body
 from apps.core.timefmt import format_instant
 from apps.jobs import selectors, services
 from apps.jobs.api import schema
+from apps.jobs.api.errors import job_errors_answered
 from apps.jobs.models import Job
-from apps.jobs.streaming import BundleData, carries_bundle, streamed_json
+from apps.jobs.representation import export_file
+from apps.jobs.streaming import carries_bundle, streamed_json
 from apps.tenants.models import Tenant
 from apps.tenants.selectors import tenant_get
 
@@ -33,6 +36,7 @@ _PREFER = OpenApiParameter(
     OpenApiParameter.HEADER,
     description="`respond-async` answers 202 with the job at once; `wait=N` waits at most N seconds.",
 )
+View = TypeVar("View", bound=Callable[..., HttpResponseBase])
 _ERRORS: dict[int | str, Any] = {
     202: OpenApiResponse(
         {"$ref": "#/components/schemas/JobIdResponse"},
@@ -51,24 +55,34 @@ _ERRORS: dict[int | str, Any] = {
 }
 
 
+def _operation(name: str, summary: str, description: str, answer: str) -> Callable[[View], View]:
+    """The published operation `POST-ai-<name>-agents`, whose bodies are the schemas `<Name>Request` and
+    `<Name>Response`."""
+    schemas = "#/components/schemas/" + name.capitalize()
+    return extend_schema(
+        operation_id=f"POST-ai-{name}-agents",
+        summary=summary,
+        description=description,
+        tags=["Import/Export"],
+        parameters=[_PREFER],
+        request={"application/json": {"$ref": f"{schemas}Request"}},
+        responses={200: OpenApiResponse({"$ref": f"{schemas}Response"}, description=answer), **_ERRORS},
+    )
+
+
 class AgentExportView(APIView):
     required_scopes = {"POST": Scope.AGENT_READ.value}
 
-    @extend_schema(
-        operation_id="POST-ai-export-agents",
-        summary="Export agents",
-        description="Bundles the agents, the agents they hand off to, and the tools and MCP servers they use.",
-        tags=["Import/Export"],
-        parameters=[_PREFER],
-        request={"application/json": {"$ref": "#/components/schemas/ExportRequest"}},
-        responses={
-            200: OpenApiResponse({"$ref": "#/components/schemas/ExportResponse"}, description="The export."),
-            **_ERRORS,
-        },
+    @_operation(
+        "export",
+        "Export agents",
+        "Bundles the agents, the agents they hand off to, and the tools and MCP servers they use.",
+        "The export.",
     )
     def post(self, request: Request, tenant: str) -> HttpResponseBase:
         agent_ids = _agent_ids(_body(request).get("agentIds"))
-        job = services.export_start(tenant=_tenant(tenant), agent_ids=agent_ids)
+        with job_errors_answered():
+            job = services.export_start(tenant=_tenant(tenant), agent_ids=agent_ids)
         _audit(request, job, AuditEvent.Action.AGENTS_EXPORT, {"agentIds": agent_ids})
         return _answer(request, job, _export_body)
 
@@ -76,21 +90,16 @@ class AgentExportView(APIView):
 class AgentImportView(APIView):
     required_scopes = {"POST": Scope.AGENT_MANAGE.value}
 
-    @extend_schema(
-        operation_id="POST-ai-import-agents",
-        summary="Import agents",
-        description="Checks the bundle, then creates its agents (disabled), tools and MCP servers in this tenant.",
-        tags=["Import/Export"],
-        parameters=[_PREFER],
-        request={"application/json": {"$ref": "#/components/schemas/ImportRequest"}},
-        responses={
-            200: OpenApiResponse({"$ref": "#/components/schemas/ImportResponse"}, description="What was imported."),
-            **_ERRORS,
-        },
+    @_operation(
+        "import",
+        "Import agents",
+        "Checks the bundle, then creates its agents (disabled), tools and MCP servers in this tenant.",
+        "What was imported.",
     )
     def post(self, request: Request, tenant: str) -> HttpResponseBase:
         body = _body(request)
-        job = services.import_start(tenant=_tenant(tenant), data=body.get("data"), checksum=body.get("checksum"))
+        with job_errors_answered():
+            job = services.import_start(tenant=_tenant(tenant), data=body.get("data"), checksum=body.get("checksum"))
         _audit(request, job, AuditEvent.Action.AGENTS_IMPORT, _imported_agents(body))
         return _answer(request, job, _import_body)
 
@@ -149,18 +158,9 @@ def _preference(header: str) -> tuple[bool, float]:
 
 
 def _export_body(job: Job) -> dict[str, Any]:
-    result = job.export_result or {}
-    data: Any = result.get("data", "")
-    checksum = result.get("checksum", "")
-    stored = selectors.export_bundle_size(job=job)
-    if stored is not None:  # read in chunks as the answer is sent
-        data, checksum = BundleData(tenant_id=job.tenant_id, job_pk=job.pk, size=stored[0]), stored[1]
-    return {
-        "data": data,
-        "checksum": checksum,
-        "exportedAt": format_instant(job.finished_at or job.modified_at),
-        "jobId": job.job_id,
-    }
+    # A finished export of this installation always holds its bundle; were it gone, the answer still has the shape.
+    saved = export_file(job=job) or {"exportedAt": format_instant(job.completed_at), "data": "", "checksum": ""}
+    return {key: saved[key] for key in ("data", "checksum", "exportedAt")} | {"jobId": job.job_id}
 
 
 def _import_body(job: Job) -> dict[str, Any]:
@@ -168,7 +168,7 @@ def _import_body(job: Job) -> dict[str, Any]:
     return {
         "summary": result.get("summary", {}),
         "message": result.get("message", ""),
-        "importedAt": format_instant(job.finished_at or job.modified_at),
+        "importedAt": format_instant(job.completed_at),
         "jobId": job.job_id,
     }
 
