@@ -8,21 +8,14 @@ from typing import Any
 import pytest
 
 from apps.agents import selectors
-from tests.core.test_budget import run_slow_query
+from tests.core.test_budget import slow_down
 
 PATHS = ["agents", "tools", "mcp-servers", "tokens"]
 
 
 @pytest.fixture
 def slow_count(monkeypatch: pytest.MonkeyPatch, settings: Any) -> None:
-    """Counting runs a query of seconds, as counting a heavy filter over a big table would."""
-    settings.API_STATEMENT_TIMEOUT_MS = 200
-
-    def count(**kwargs: Any) -> int:
-        run_slow_query()
-        return 0
-
-    monkeypatch.setattr(selectors, "resource_count", count)
+    slow_down(monkeypatch, settings, selectors, "resource_count")
 
 
 @pytest.mark.parametrize("path", PATHS)

@@ -8,6 +8,7 @@ they run only there (CI runs the suite on PostgreSQL, so they always run in CI).
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import pytest
 from django.db import connection, transaction
@@ -30,6 +31,18 @@ def run_slow_query() -> None:
     with connection.cursor() as cursor:
         cursor.execute(SLOW_SQL[connection.vendor])
         cursor.fetchall()
+
+
+def slow_down(monkeypatch: pytest.MonkeyPatch, settings: Any, module: object, selector: str) -> None:
+    """`module.selector` runs a query of seconds, as a heavy filter over a big table would, under an API read budget
+    of 0.2 s."""
+    settings.API_STATEMENT_TIMEOUT_MS = 200
+
+    def slow(**kwargs: Any) -> int:
+        run_slow_query()
+        return 0
+
+    monkeypatch.setattr(module, selector, slow)
 
 
 def statement_timeout() -> str:

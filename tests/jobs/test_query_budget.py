@@ -14,7 +14,7 @@ import pytest
 from django.db import connection
 
 from apps.jobs import selectors
-from tests.core.test_budget import on_postgresql, run_slow_query
+from tests.core.test_budget import on_postgresql, slow_down
 from tests.jobs.conftest import LIST, SEARCH
 
 
@@ -74,14 +74,7 @@ def test_a_heavy_query_just_within_the_limits_is_answered(query_jobs, jobs):
 
 @pytest.fixture
 def slow_count(monkeypatch: pytest.MonkeyPatch, settings: Any) -> None:
-    """Counting runs a query of seconds, as counting a heavy filter over a big table would."""
-    settings.API_STATEMENT_TIMEOUT_MS = 200
-
-    def count(**kwargs: Any) -> int:
-        run_slow_query()
-        return 0
-
-    monkeypatch.setattr(selectors, "job_count", count)
+    slow_down(monkeypatch, settings, selectors, "job_count")
 
 
 def assert_too_slow(response: Any) -> None:
@@ -111,12 +104,7 @@ def test_the_connection_serves_the_next_request_after_a_cancelled_one(query_jobs
 
 
 def test_reading_one_job_has_the_budget_too(manager, jobs, monkeypatch, settings):
-    settings.API_STATEMENT_TIMEOUT_MS = 200
-
-    def slow_row(**kwargs: Any) -> None:
-        run_slow_query()
-
-    monkeypatch.setattr(selectors, "job_row", slow_row)
+    slow_down(monkeypatch, settings, selectors, "job_row")
 
     assert_too_slow(manager.get(f"{LIST}/j1"))
 
