@@ -113,10 +113,16 @@ def job_create(*, tenant: Tenant, type: Job.Type, payload: dict[str, Any], retry
 
 
 def _check_capacity(tenant: Tenant) -> None:
-    # The tenant's row is locked until the job is written, so two requests at once cannot both take the last place.
-    Tenant.objects.select_for_update().filter(pk=tenant.pk).values_list("pk", flat=True).first()
+    _lock_tenant(tenant.pk)
     cap = settings.JOB_MAX_IN_PROGRESS_PER_TENANT
-    busy = Job.objects.filter(tenant=tenant, type__in=Job.TRANSFERS, status=Job.Status.IN_PROGRESS).count()
+    # Jobs loaded from a saved history as still in progress were never handed to a worker here and never will be:
+    # they take no place (or ten of them would block the tenant for good).
+    never_run = Q(payload__isnull=True, dispatched_at__isnull=True)
+    busy = (
+        Job.objects.filter(tenant=tenant, type__in=Job.TRANSFERS, status=Job.Status.IN_PROGRESS)
+        .exclude(never_run)
+        .count()
+    )
     if busy >= cap:
         raise TooManyJobsInProgress(
             f"This tenant already has {busy} exports and imports in progress, as many as it may have at once "
@@ -130,14 +136,24 @@ def job_wait_begin(*, job: Job, seconds: float) -> bool:
     unfinished job whose `awaited_until` lies ahead: nothing needs releasing when the wait ends, however it ends."""
     now = now_ms()
     with transaction.atomic():
-        Tenant.objects.select_for_update().filter(pk=job.tenant_id).values_list("pk", flat=True).first()
+        _lock_tenant(job.tenant_id)
         waiting = Job.objects.filter(status=Job.Status.IN_PROGRESS, awaited_until__gt=now)
         if waiting.filter(tenant_id=job.tenant_id).count() >= settings.JOB_WAITS_PER_TENANT:
             return False
         if waiting.count() >= settings.JOB_WAITS_TOTAL:
             return False
-        Job.objects.filter(pk=job.pk).update(awaited_until=now + timedelta(seconds=seconds))
+        # A worker already running the job holds its row until it commits. The request then waits uncounted,
+        # rather than behind the whole run while holding the tenant's lock (and deadlocking with the worker).
+        free = Job.objects.select_for_update(skip_locked=True).filter(pk=job.pk).values_list("pk", flat=True)
+        if free.first() is not None:
+            Job.objects.filter(pk=job.pk).update(awaited_until=now + timedelta(seconds=seconds))
     return True
+
+
+def _lock_tenant(tenant_pk: int) -> None:
+    """Serialize the requests that count a tenant's jobs until the transaction ends. FOR NO KEY UPDATE: a worker
+    writing rows that point at the tenant (an import) holds KEY SHARE on it, which this lock never waits for."""
+    Tenant.objects.select_for_update(no_key=True).filter(pk=tenant_pk).values_list("pk", flat=True).first()
 
 
 def job_retry(*, job: Job) -> Job:

@@ -59,7 +59,7 @@ def test_the_model_says_why_a_job_cannot_be_retried_and_the_service_refuses_it_w
 
 def test_a_retry_over_the_tenants_cap_is_refused_as_not_retryable_with_the_caps_words(tenant, settings):
     settings.JOB_MAX_IN_PROGRESS_PER_TENANT = 1
-    Job.objects.create(tenant=tenant, type=Job.Type.IMPORT)
+    Job.objects.create(tenant=tenant, type=Job.Type.IMPORT, payload={"data": "", "checksum": ""})  # a real one
 
     with pytest.raises(JobNotRetryable) as refused:
         services.job_retry(job=failed(tenant))
@@ -86,6 +86,17 @@ def test_an_import_of_a_bundle_that_does_not_check_out_is_refused_with_a_domain_
     assert not isinstance(refused.value, ApiError)
     assert refused.value.field == "data"
     assert not Job.objects.exists()
+
+
+def test_exports_loaded_from_a_saved_history_as_in_progress_take_no_place_under_the_cap(tenant, settings):
+    # load_jobs keeps a saved job's status; one never handed to a worker here would otherwise block the tenant.
+    settings.JOB_MAX_IN_PROGRESS_PER_TENANT = 1
+    Job.objects.create(tenant=tenant, type=Job.Type.EXPORT, status=Job.Status.IN_PROGRESS, payload=None)
+    agent = seed_catalogue(tenant=tenant, agents=1).agents[0]
+
+    job = services.export_start(tenant=tenant, agent_ids=[agent])
+
+    assert job.status == Job.Status.IN_PROGRESS
 
 
 def test_a_job_over_the_tenants_cap_is_refused_with_a_domain_error_that_says_when_to_try_again(tenant, settings):
