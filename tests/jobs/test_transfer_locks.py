@@ -27,10 +27,9 @@ pytestmark = [on_postgresql, pytest.mark.django_db(transaction=True)]
 @contextmanager
 def worker_holding(sql: str, pk: int) -> Iterator[None]:
     """Another connection, as a worker's, holding a row lock until the block ends."""
-    with psycopg.connect(database_url().replace("postgres://", "postgresql://", 1)) as other:
-        with other.transaction():
-            other.execute(sql, [pk])
-            yield
+    with psycopg.connect(database_url().replace("postgres://", "postgresql://", 1)) as other, other.transaction():
+        other.execute(sql, [pk])
+        yield
 
 
 @pytest.fixture
