@@ -273,6 +273,7 @@ def _with(**changes: Any) -> dict[str, Any]:
         (_with(type="sales"), "type"),
         (_with(requiredScopes=["admin"]), "requiredScopes.0"),
         (_with(outputFormat="{not json"), "outputFormat"),
+        (_with(outputFormat="[" * 100_000), "outputFormat"),  # too deep for the JSON reader: a 500 before
         (_with(enabled="maybe"), "enabled"),
     ],
 )

@@ -56,6 +56,14 @@ def test_a_nul_in_a_console_path_is_a_400_page_saying_so(manager_client, jobs, p
     assert_page_400(manager_client.get(path), "The path must not contain a NUL character (%00).")
 
 
+@pytest.mark.parametrize("suffix", ["", "export.json", "delete", "retry"])
+def test_a_nul_encoded_twice_in_a_job_link_is_no_job(manager_client, jobs, suffix):
+    # The link converter decodes once more than the server: "%2500" becomes a NUL, which PostgreSQL refuses.
+    response = manager_client.get(f"{BASE}/jobs/%2500/{suffix}")
+
+    assert response.status_code in (404, 405)
+
+
 @pytest.mark.parametrize(
     "query", ["jobs/?agent=%00", "jobs/?q=%00abc", "jobs/?status=%00", "jobs/status.json?id=%00", "audit/?after=%00"]
 )

@@ -183,6 +183,21 @@ def test_some_users_cannot_be_added_as_existing_users(
     assert state() == before
 
 
+def test_an_account_of_the_django_admin_can_be_neither_added_nor_given_a_password_by_a_manager(
+    manager_client: Client, tenant
+):
+    # Else a manager could add a staff account with no tenant, and then reset its password to take it over.
+    staff = get_user_model().objects.create_user(username="stan", password=PASSWORD, is_staff=True)
+    refused = manager_client.post(
+        "/console/acme/members/add", {"kind": "existing", "username": "stan", "role": "viewer"}
+    )
+    Membership.objects.create(user=staff, tenant=tenant, role=Membership.Role.VIEWER)
+
+    assert refused.status_code == 400 and "administration account" in refused.content.decode()
+    assert manager_client.post(f"/console/acme/members/{staff.pk}/password").status_code == 403
+    assert Client().login(username="stan", password=PASSWORD)
+
+
 def test_a_manager_changes_a_role(manager_client: Client, colleague, tenant):
     response = manager_client.post(f"/console/acme/members/{colleague.pk}/role", {"role": "manager"})
 

@@ -17,6 +17,7 @@ from typing import Any
 from django.db.models import Count, Q, QuerySet
 
 from apps.console.models import AuditEvent
+from apps.core.ids import is_stored_id
 from apps.core.timefmt import parse_instant
 from apps.jobs.models import Job
 from apps.jobs.selectors import beyond, keyset_order
@@ -147,6 +148,8 @@ def job_recent(*, tenant: Tenant, status: Job.Status | None = None, limit: int =
 
 
 def job_get(*, tenant: Tenant, job_id: str) -> Job | None:
+    if not is_stored_id(job_id):  # a NUL (from %2500 in a link) PostgreSQL refuses even to compare
+        return None
     return _jobs(tenant).filter(job_id=job_id).select_related("retry_of").first()
 
 

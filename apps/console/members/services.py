@@ -38,6 +38,8 @@ def member_add_existing(*, actor: Any, tenant: Tenant, username: str, role: str)
         raise MemberError(f"No user named {username!r}.")
     if user.is_superuser:
         raise MemberError(f"{username} is a platform administrator and already sees every tenant.")
+    if user.is_staff:  # an account of the Django admin: a tenant manager must not be able to take it over
+        raise MemberError(f"{username} is an administration account; a platform administrator manages it.")
     _refuse_provider_member(user)
     if tenant_selectors.membership_get(tenant=tenant, user_id=user.pk) is not None:
         raise MemberError(f"{username} is already a member of {tenant.name}; change their role in the list.")
@@ -78,10 +80,11 @@ def member_remove(*, actor: Any, membership: Membership) -> None:
 
 def may_reset_password(*, actor: Any, user: Any) -> bool:
     """A new password is a way into every tenant the user is in: a tenant manager may set one only for users whose
-    every role is in tenants they manage themselves, and never for a platform administrator."""
+    every role is in tenants they manage themselves, and never for a platform administrator or another account of
+    the Django admin."""
     if actor.is_superuser:
         return True
-    if user.is_superuser:
+    if user.is_superuser or user.is_staff:
         return False
     managed = {
         tenant_id

@@ -57,6 +57,8 @@ def json_text(value: str) -> None:
         json.loads(value)
     except ValueError:
         raise ValidationError("Must be a JSON document given as a string.") from None
+    except RecursionError:  # the body's own depth guard cannot see inside a string
+        raise ValidationError("Must be a JSON document given as a string, nested less deeply.") from None
 
 
 def choice_field(choices: tuple[str, ...] | list[str], **kwargs: Any) -> serializers.ChoiceField:
