@@ -6,5 +6,5 @@ class AccountsConfig(AppConfig):
     label = "accounts"
 
     def ready(self) -> None:
-        # Registers the OpenAPI description of the bearer-token scheme.
-        from apps.accounts import openapi  # noqa: F401
+        # Registers the OpenAPI description of the bearer-token scheme, and the sign-in guard.
+        from apps.accounts import openapi, signals  # noqa: F401

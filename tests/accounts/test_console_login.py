@@ -184,6 +184,18 @@ def test_a_one_time_password_leads_to_choosing_one_with_no_session_until_then(ne
     assert "no-store" in page["Cache-Control"]
 
 
+def test_a_one_time_password_opens_no_session_through_the_django_admins_sign_in_either(db: Any):
+    # A platform administrator given one (create_user --role platform_admin) could otherwise keep using it.
+    issued = local_user_create(username="pam", roles=ConsoleRoles(platform_admin=True))
+    client = Client()
+
+    client.post("/admin/login/", {"username": "pam", "password": issued.password, "next": "/admin/"})
+
+    assert "_auth_user_id" not in client.session
+    assert client.get("/admin/").status_code == 302
+    assert client.get("/console/").status_code == 302
+
+
 def test_choosing_a_password_signs_in_and_the_one_time_password_stops_working(newcomer):
     user, one_time = newcomer
     client = Client()
