@@ -25,7 +25,8 @@ ROOT = Path(__file__).resolve().parent.parent
 def purge_broker() -> None:
     """Drop messages left by earlier runs, so a test's worker takes only that test's tasks."""
     with app.connection_for_write() as conn:
-        conn.default_channel.queue_purge(app.conf.task_default_queue)
+        for queue in app.conf.task_queues or [app.conf.task_default_queue]:
+            conn.default_channel.queue_purge(str(queue))
 
 
 @contextmanager

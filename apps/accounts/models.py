@@ -13,6 +13,7 @@ class Scope(models.TextChoices):
     AGENT_READ = "ai.agent_read", "Read jobs, agents, tools, MCP servers and tokens; export agents"
     AGENT_MANAGE = "ai.agent_manage", "Delete jobs; write agents, tools, MCP servers and tokens; import"
     AGENT_EXECUTION_MANAGE = "ai.agentexecution_manage", "Run agents and chat"
+    AGENT_EXECUTION_MANAGE_OWN = "ai.agentexecution_manage_own", "Run agents and chat as a customer (own sessions)"
 
 
 TENANT_SCOPE_PREFIX = "tenant="

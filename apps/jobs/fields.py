@@ -17,6 +17,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "agentId": ("agent_id",),
     "message": ("message",),
     "commerceEvent": ("commerce_event",),
+    "requestId": ("request_id",),
     "metadata": ("version", "created_at", "modified_at"),
 }
 
@@ -29,6 +30,7 @@ SORTABLE: dict[str, str] = {
     "agentId": "agent_id",
     "message": "message",
     "commerceEvent": "commerce_event",
+    "requestId": "request_id",
     "metadata.version": "version",
     "metadata.createdAt": "created_at",
     "metadata.modifiedAt": "modified_at",
@@ -45,6 +47,7 @@ FIELD_TREE = {
     "agentId": None,
     "message": None,
     "commerceEvent": None,
+    "requestId": None,
     "metadata": {"version": None, "createdAt": None, "modifiedAt": None},
 }
 # The published MetadataResponse requires all three of its fields, so metadata is always returned whole.
@@ -66,6 +69,7 @@ SEARCHABLE: dict[str, FieldSpec] = {
         FieldSpec("agentId", "agent_id", FieldKind.TEXT),
         FieldSpec("message", "message", FieldKind.TEXT),
         FieldSpec("commerceEvent", "commerce_event", FieldKind.TEXT),
+        FieldSpec("requestId", "request_id", FieldKind.TEXT),
         FieldSpec("metadata.version", "version", FieldKind.INT, nullable=False),
         FieldSpec("metadata.createdAt", "created_at", FieldKind.DATETIME, nullable=False),
         FieldSpec("metadata.modifiedAt", "modified_at", FieldKind.DATETIME, nullable=False),

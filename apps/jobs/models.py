@@ -1,7 +1,8 @@
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
-from typing import TypeAlias
+from typing import Any, TypeAlias
 
 from django.db import models
 
@@ -27,6 +28,8 @@ class Job(Versioned):
         IN_PROGRESS = "in_progress"
         SUCCESS = "success"
         FAILURE = "failure"
+        # An agent run that was not started: a commerce event its trigger's filter does not match. Final.
+        SKIPPED = "skipped"
 
     AgentType: TypeAlias = AgentType  # the agents app's list: a job runs one of its agents
 
@@ -39,6 +42,8 @@ class Job(Versioned):
     session_id = models.CharField(max_length=ID_MAX_LENGTH, null=True, blank=True)
     message = models.TextField(null=True, blank=True)
     commerce_event = models.TextField(null=True, blank=True)
+    # An agent run's request: the id of its request log (apps.agentic), which the API shows as `requestId`.
+    request_id = models.CharField(max_length=ID_MAX_LENGTH, null=True, blank=True)
     export_result = models.JSONField(null=True, blank=True)
     import_result = models.JSONField(null=True, blank=True)
     # Internal bookkeeping of the worker side, never part of the API representation.
@@ -46,6 +51,12 @@ class Job(Versioned):
     attempts = models.PositiveSmallIntegerField(default=0, db_default=0)  # how many times a worker has started it
     dispatched_at = models.DateTimeField(null=True, blank=True)  # when the broker took its task; null: not yet
     started_at = models.DateTimeField(null=True, blank=True)  # when a worker last started it
+    # An agent run: when it first called a tool. A tool may change the world (send a mail, refund an order), so a
+    # run whose worker died after this is never started again unasked: it fails, and a person may rerun it.
+    tool_called_at = models.DateTimeField(null=True, blank=True)
+    # An agent run's token usage: {"inputTokens", "outputTokens", "requests", "toolCalls", "model"}. Not part of the
+    # published Job; the console shows it.
+    usage = models.JSONField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     # Until when a request of the web server waits for this job to finish (export/import answering 200): counted
     # to cap the requests waiting at once (services.job_wait_begin). Null: nobody waits.
@@ -57,9 +68,11 @@ class Job(Versioned):
         "self", null=True, blank=True, editable=False, db_index=False, on_delete=models.SET_NULL, related_name="retries"
     )
 
-    FINAL = frozenset({Status.SUCCESS, Status.FAILURE})
-    # Exports and imports: a tenant may have only so many in progress at once, and only they can be retried.
+    FINAL = frozenset({Status.SUCCESS, Status.FAILURE, Status.SKIPPED})
+    # Exports and imports: a tenant may have only so many in progress at once.
     TRANSFERS = frozenset({Type.EXPORT, Type.IMPORT})
+    # What can be run again once it failed: exports, imports and agent runs (a rerun asks the agent again).
+    RETRYABLE = frozenset({Type.EXPORT, Type.IMPORT, Type.AGENT_CHAT})
 
     class Meta:
         constraints = [
@@ -104,15 +117,23 @@ class Job(Versioned):
         return self.finished_at or self.modified_at
 
     def retry_problem(self) -> str | None:
-        """Why this job cannot be run again as it stands; None when it can (a failed export or import that still
-        holds what it was asked to do). Whether a retry is already running is the service's to check."""
-        if self.type not in self.TRANSFERS:
-            return f"Only exports and imports can be retried, not {self.type} jobs."
+        """Why this job cannot be run again as it stands; None when it can (a failed export, import or agent run
+        that still holds what it was asked to do). Whether a retry is already running is the service's to check."""
+        if self.type not in self.RETRYABLE:
+            return f"Only exports, imports and agent runs can be retried, not {self.type} jobs."
         if self.status != self.Status.FAILURE:
             return f"Only a failed job can be retried; this one is {self.status}."
         if self.payload is None:
             return "This job no longer holds what it was asked to do, so it cannot be run again."
         return None
+
+    def rerun_columns(self) -> dict[str, Any]:
+        """What a rerun of this job takes over besides its payload: an agent run asks the same agent in the same
+        session again, as a new request."""
+        if self.type != self.Type.AGENT_CHAT:
+            return {}
+        columns = ("agent_id", "agent_type", "session_id", "commerce_event")
+        return {**{name: getattr(self, name) for name in columns}, "request_id": str(uuid.uuid4())}
 
     @property
     def retryable(self) -> bool:

@@ -21,6 +21,7 @@ _PLAIN = (
     ("agent_id", "agentId"),
     ("message", "message"),
     ("commerce_event", "commerceEvent"),
+    ("request_id", "requestId"),
 )
 
 

@@ -6,6 +6,7 @@ Failures end the job in `failure` with a message a person can act on; the traceb
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from celery.exceptions import SoftTimeLimitExceeded
@@ -18,6 +19,15 @@ from apps.jobs.models import Job
 from apps.jobs.services import job_claim, job_fail, job_finish, job_lock_unfinished
 
 logger = logging.getLogger(__name__)
+
+# Job types run by another app (agent runs: apps.agentic), registered from its AppConfig.ready(): the jobs app
+# knows how to claim, finish and sweep any job, not what an agent run does.
+Runner = Callable[[Job], None]
+_RUNNERS: dict[str, Runner] = {}
+
+
+def register_runner(job_type: str, runner: Runner) -> None:
+    _RUNNERS[job_type] = runner
 
 
 def job_execute(*, job_pk: int) -> None:
@@ -39,6 +49,8 @@ def _run(job: Job) -> None:
             _export(job)
         elif job.type == Job.Type.IMPORT:
             _import(job)
+        elif job.type in _RUNNERS:
+            _RUNNERS[job.type](job)
         else:
             job_fail(job_pk=job.pk, message=f"Jobs of type {job.type} are not run by this installation.")
     except SoftTimeLimitExceeded:

@@ -92,15 +92,17 @@ def job_load_history(*, tenant: Tenant, jobs: list[Job]) -> int:
 # it finished (or deleted) and does nothing.
 
 
-def job_create(*, tenant: Tenant, type: Job.Type, payload: dict[str, Any], retry_of: Job | None = None) -> Job:
-    """A new in-progress job, handed to a worker once the surrounding transaction commits. An export or import is
-    refused with TooManyJobsInProgress while the tenant already has JOB_MAX_IN_PROGRESS_PER_TENANT of them in
-    progress."""
+def job_create(
+    *, tenant: Tenant, type: Job.Type, payload: dict[str, Any], retry_of: Job | None = None, **columns: Any
+) -> Job:
+    """A new in-progress job, handed to a worker once the surrounding transaction commits; `columns` are more of
+    its fields (an agent run's agent, session and request). An export or import is refused with
+    TooManyJobsInProgress while the tenant already has JOB_MAX_IN_PROGRESS_PER_TENANT of them in progress."""
     with transaction.atomic():
         if type in Job.TRANSFERS:
             _check_capacity(tenant)
-        job = Job.objects.create(tenant=tenant, type=type, payload=payload, retry_of=retry_of)
-    transaction.on_commit(partial(job_dispatch, job_pk=job.pk))
+        job = Job.objects.create(tenant=tenant, type=type, payload=payload, retry_of=retry_of, **columns)
+    transaction.on_commit(partial(job_dispatch, job_pk=job.pk, job_type=type))
     return job
 
 
@@ -171,18 +173,29 @@ def job_retry(*, job: Job) -> Job:
             raise JobNotRetryable("A retry of this job is already in progress.")
         try:
             payload = cast(dict[str, Any], current.payload)  # never None: retry_problem said so
-            return job_create(tenant=current.tenant, type=Job.Type(current.type), payload=payload, retry_of=current)
+            return job_create(
+                tenant=current.tenant,
+                type=Job.Type(current.type),
+                payload=payload,
+                retry_of=current,
+                **current.rerun_columns(),
+            )
         except TooManyJobsInProgress as exc:
             raise JobNotRetryable(exc.message) from None
 
 
-def job_dispatch(*, job_pk: int) -> bool:
+def job_queue(job_type: str) -> str:
+    """The broker queue a job's task goes to: agent runs have their own (JOB_QUEUES)."""
+    return str(settings.JOB_QUEUES.get(str(job_type), settings.CELERY_TASK_DEFAULT_QUEUE))
+
+
+def job_dispatch(*, job_pk: int, job_type: str, countdown: float | None = None) -> bool:
     """Send the job's task. A broker that cannot be reached leaves `dispatched_at` empty, and the scheduler's
     sweep sends it again later (or fails the job, saying so): a job is never silently lost."""
     from apps.jobs import tasks
 
     try:
-        tasks.job_run.apply_async(args=[job_pk], retry=False)
+        tasks.job_run.apply_async(args=[job_pk], queue=job_queue(job_type), countdown=countdown, retry=False)
     except Exception:
         logger.warning("Could not hand job %s to the broker; the scheduler will try again", job_pk, exc_info=True)
         return False
@@ -267,8 +280,8 @@ def jobs_sweep() -> dict[str, int]:
             ),
         )
     # Only jobs older than a few seconds: younger ones are still being sent by the request that made them.
-    retry = list(waiting.filter(created_at__lt=now - timedelta(seconds=5)).values_list("pk", flat=True)[:500])
-    resent = sum(job_dispatch(job_pk=pk) for pk in retry)
+    retry = list(waiting.filter(created_at__lt=now - timedelta(seconds=5)).values_list("pk", "type")[:500])
+    resent = sum(job_dispatch(job_pk=pk, job_type=job_type) for pk, job_type in retry)
     stuck_since = now - timedelta(seconds=settings.JOB_STUCK_AFTER_SECONDS)
     stuck = Job.objects.filter(status=Job.Status.IN_PROGRESS, dispatched_at__lt=stuck_since).filter(
         Q(started_at__isnull=True) | Q(started_at__lt=stuck_since)

@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "apps.accounts",
     "apps.agents",
     "apps.jobs",
+    "apps.agentic",
     "apps.console",
 ]
 
@@ -329,10 +330,55 @@ JOB_WAIT_SECONDS = env_float("JOB_WAIT_SECONDS", 10.0, minimum=0.0)
 JOB_MAX_IN_PROGRESS_PER_TENANT = env_int("JOB_MAX_IN_PROGRESS_PER_TENANT", 10, minimum=1)
 JOB_WAITS_PER_TENANT = env_int("JOB_WAITS_PER_TENANT", 2, minimum=0)
 JOB_WAITS_TOTAL = env_int("JOB_WAITS_TOTAL", 4, minimum=0)
+# Queues: exports and imports on the default one, agent runs on their own, so that neither starves the other. A
+# worker started without -Q takes both (the tests' workers, a one-machine setup); `make run` starts one per queue.
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+AGENT_QUEUE = "agents"
+CELERY_TASK_QUEUES: dict[str, dict[str, object]] = {CELERY_TASK_DEFAULT_QUEUE: {}, AGENT_QUEUE: {}}
+JOB_QUEUES = {"AGENT_CHAT": AGENT_QUEUE}
 CELERY_BEAT_SCHEDULE = {
     "jobs-sweep": {"task": "apps.jobs.tasks.jobs_sweep", "schedule": float(JOB_SWEEP_INTERVAL_SECONDS)},
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+
+# --- Agent runs (apps/agentic) -----------------------------------------------------------------------------------
+# A run is stopped from inside once it has taken this long (Celery's time limits do not reach every pool); it must
+# end well before the job's soft time limit. Every model request and every tool call has its own timeout too.
+AGENT_RUN_TIMEOUT_SECONDS = env_float("AGENT_RUN_TIMEOUT_SECONDS", 120.0, minimum=1.0)
+AGENT_MODEL_TIMEOUT_SECONDS = env_float("AGENT_MODEL_TIMEOUT_SECONDS", 60.0, minimum=0.1)
+AGENT_TOOL_TIMEOUT_SECONDS = env_float("AGENT_TOOL_TIMEOUT_SECONDS", 30.0, minimum=0.1)
+if AGENT_RUN_TIMEOUT_SECONDS >= CELERY_TASK_SOFT_TIME_LIMIT:
+    raise ImproperlyConfigured("AGENT_RUN_TIMEOUT_SECONDS must be less than JOB_SOFT_TIME_LIMIT_SECONDS")
+# Runs of one tenant going on at once; more wait in the queue for their turn.
+AGENT_MAX_RUNNING_PER_TENANT = env_int("AGENT_MAX_RUNNING_PER_TENANT", 4, minimum=1)
+# How long POST /agentic/chat waits for its run before answering with the job to poll.
+AGENT_CHAT_WAIT_SECONDS = env_float("AGENT_CHAT_WAIT_SECONDS", 30.0, minimum=0.0)
+# How deep agents may hand a conversation on to collaborators (an agent calling itself back is refused anyway).
+AGENT_COLLABORATION_MAX_DEPTH = env_int("AGENT_COLLABORATION_MAX_DEPTH", 3, minimum=1)
+# Model and MCP servers are reached over https at public addresses only, unless their host (or host:port) is listed.
+AGENT_EGRESS_ALLOWED_HOSTS = env_list("AGENT_EGRESS_ALLOWED_HOSTS", [])
+# The installation's own OpenAI-compatible endpoint, for agents whose provider is emporix_openai.
+PLATFORM_LLM_BASE_URL = env_str("PLATFORM_LLM_BASE_URL", "")
+PLATFORM_LLM_API_KEY = env_str("PLATFORM_LLM_API_KEY", "")
+# The commerce events agents can be triggered by (GET /agentic/commerce-events).
+AGENT_COMMERCE_EVENTS = env_list(
+    "AGENT_COMMERCE_EVENTS",
+    [
+        "order.order-created",
+        "order.order-updated",
+        "order.order-deleted",
+        "order.order-status-changed",
+        "product.product-created",
+        "product.product-updated",
+        "product.product-deleted",
+        "customer.customer-created",
+        "customer.customer-updated",
+        "customer.customer-deleted",
+    ],
+)
+# Standard Webhooks: a signed event older (or newer) than this is refused; a rotated secret works this long.
+COMMERCE_EVENT_TOLERANCE_SECONDS = env_int("COMMERCE_EVENT_TOLERANCE_SECONDS", 300, minimum=1)
+EVENT_SECRET_GRACE_SECONDS = env_int("EVENT_SECRET_GRACE_SECONDS", 86400, minimum=0)
 
 # --- Shared cache and rate limits ------------------------------------------------------------------------------
 # The token endpoint's rate-limit counters must be seen by every web process: Redis when there is one, otherwise files

@@ -321,7 +321,8 @@ def test_an_import_whose_bundle_no_longer_checks_out_fails_saying_why(other_tena
     assert not Agent.objects.filter(tenant=other_tenant).exists()
 
 
-def test_a_job_of_a_type_this_installation_does_not_run_fails_saying_so(tenant):
+def test_a_job_of_a_type_no_app_runs_fails_saying_so(tenant, monkeypatch):
+    monkeypatch.delitem(runners._RUNNERS, Job.Type.AGENT_CHAT)
     job = Job.objects.create(tenant=tenant, type=Job.Type.AGENT_CHAT, payload={"x": 1})
 
     job_execute(job_pk=job.pk)
@@ -341,7 +342,7 @@ def test_the_sweep_resends_undispatched_jobs_older_than_five_seconds_only(export
 
     assert jobs_sweep() == {"failed_undeliverable": 0, "resent": 1, "reaped": 0}
 
-    broker.assert_called_once_with(args=[export_job.pk], retry=False)
+    broker.assert_called_once_with(args=[export_job.pk], queue="celery", countdown=None, retry=False)
     assert row(export_job)["dispatched_at"] is not None
     assert row(export_job)["status"] == "in_progress"
     assert row(young)["dispatched_at"] is None
@@ -381,7 +382,7 @@ def test_the_sweep_fails_undispatched_jobs_past_the_dispatch_deadline_saying_why
     assert failed["message"].startswith("No worker could be reached for 60 s: the message broker (REDIS_URL) was down")
     assert failed["payload"] == {"agentIds": ["a1"]} and failed["version"] == 2
     # Only the job within the deadline was sent.
-    broker.assert_called_once_with(args=[within.pk], retry=False)
+    broker.assert_called_once_with(args=[within.pk], queue="celery", countdown=None, retry=False)
 
 
 def test_the_sweep_reaps_dispatched_jobs_that_no_worker_finished_in_time(tenant, broker, settings):

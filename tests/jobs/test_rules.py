@@ -38,7 +38,10 @@ def test_a_failed_export_or_import_that_keeps_its_payload_is_retryable(tenant):
 @pytest.mark.parametrize(
     ("fields", "problem"),
     [
-        ({"type": Job.Type.AGENT_CHAT}, "Only exports and imports can be retried, not AGENT_CHAT jobs."),
+        (
+            {"type": Job.Type.AGENT_CHAT, "status": Job.Status.SKIPPED},
+            "Only a failed job can be retried; this one is skipped.",
+        ),
         ({"status": Job.Status.SUCCESS}, "Only a failed job can be retried; this one is success."),
         ({"status": Job.Status.IN_PROGRESS}, "Only a failed job can be retried; this one is in_progress."),
         ({"payload": None}, "This job no longer holds what it was asked to do, so it cannot be run again."),

@@ -464,7 +464,7 @@ def test_the_task_is_sent_only_once_the_job_is_committed_with_the_jobs_pk_alone(
     assert len(callbacks) == 1
     callbacks[0]()
 
-    broker.assert_called_once_with(args=[job.pk], retry=False)
+    broker.assert_called_once_with(args=[job.pk], queue="celery", countdown=None, retry=False)
     assert isinstance(broker.call_args.kwargs["args"][0], int)
     job.refresh_from_db()
     assert job.dispatched_at is not None

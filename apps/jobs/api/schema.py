@@ -41,6 +41,7 @@ COMPONENTS: dict[str, dict[str, Any]] = {
             "agentId": _str("The agent that ran the job."),
             "message": _str("What the agent or the job said."),
             "commerceEvent": _str("The commerce event that started the job."),
+            "requestId": _str("An agent run's request: its log is at /agentic/logs/requests/{requestId}."),
             "metadata": _ref("MetadataResponse"),
         },
     },
@@ -51,8 +52,8 @@ COMPONENTS: dict[str, dict[str, Any]] = {
     },
     "JobStatus": {
         "type": "string",
-        "enum": ["in_progress", "success", "failure"],
-        "description": "Where the job stands.",
+        "enum": ["in_progress", "success", "failure", "skipped"],
+        "description": "Where the job stands; skipped: an agent run its trigger's filter did not start.",
     },
     "JobType": {"type": "string", "enum": ["IMPORT", "EXPORT", "AGENT_CHAT"], "description": "Kind of job."},
     "ExportResult": {

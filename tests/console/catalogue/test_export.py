@@ -37,7 +37,7 @@ def test_exporting_selected_agents_starts_an_export_job_for_exactly_them(
     assert (job.type, job.payload) == (Job.Type.EXPORT, {"agentIds": ["helper", "a1"]})
     assert response.status_code == 302
     assert response["Location"] == f"/console/acme/jobs/{job.job_id}/"
-    broker.assert_called_once_with(args=[job.pk], retry=False)
+    broker.assert_called_once_with(args=[job.pk], queue="celery", countdown=None, retry=False)
     event = AuditEvent.objects.get(action=AuditEvent.Action.AGENTS_EXPORT)
     assert (event.object_id, event.detail) == (job.job_id, {"agentIds": ["helper", "a1"]})
 

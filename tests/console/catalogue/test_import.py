@@ -173,7 +173,7 @@ def test_the_import_button_starts_an_import_job_of_the_previewed_bundle(
     job = Job.objects.get(tenant=tenant)
     assert (job.type, job.payload) == (Job.Type.IMPORT, {"data": saved["data"], "checksum": saved["checksum"]})
     assert response.status_code == 302 and response["Location"] == f"/console/acme/jobs/{job.job_id}/"
-    broker.assert_called_once_with(args=[job.pk], retry=False)
+    broker.assert_called_once_with(args=[job.pk], queue="celery", countdown=None, retry=False)
     event = AuditEvent.objects.get(action=AuditEvent.Action.AGENTS_IMPORT)
     assert (event.object_id, event.detail) == (job.job_id, {"agentIds": ["a1", "fresh"], "agents": 2})
     # The job does the importing, not the page.

@@ -15,17 +15,18 @@ from tests.console.jobs.helpers import (
 )
 
 
-def test_the_counts_are_per_type_and_status_of_the_tenant_only(manager_client, mix):
+def test_the_counts_are_per_type_and_status_of_the_tenant_only(manager_client, mix, make_job):
+    make_job(type=Job.Type.AGENT_CHAT, status=Job.Status.SKIPPED)
     body = manager_client.get(f"{BASE}/counts.json").json()
 
     assert body["counts"] == {
-        "AGENT_CHAT": {"in_progress": 0, "success": 2, "failure": 1},
-        "EXPORT": {"in_progress": 1, "success": 0, "failure": 0},
-        "IMPORT": {"in_progress": 0, "success": 0, "failure": 1},
+        "AGENT_CHAT": {"in_progress": 0, "success": 2, "failure": 1, "skipped": 1},
+        "EXPORT": {"in_progress": 1, "success": 0, "failure": 0, "skipped": 0},
+        "IMPORT": {"in_progress": 0, "success": 0, "failure": 1, "skipped": 0},
     }
-    assert body["byStatus"] == {"in_progress": 1, "success": 2, "failure": 2}
-    assert body["byType"] == {"AGENT_CHAT": 3, "EXPORT": 1, "IMPORT": 1}
-    assert body["total"] == 5
+    assert body["byStatus"] == {"in_progress": 1, "success": 2, "failure": 2, "skipped": 1}
+    assert body["byType"] == {"AGENT_CHAT": 4, "EXPORT": 1, "IMPORT": 1}
+    assert body["total"] == 6
 
 
 def test_the_counts_come_from_one_group_by_on_type_and_status(manager_client, mix):

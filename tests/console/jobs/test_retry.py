@@ -32,7 +32,7 @@ def test_retrying_a_failed_export_starts_a_linked_job_with_the_same_payload_once
     assert (retry.type, retry.status, retry.payload) == ("EXPORT", "in_progress", {"agentIds": ["support"]})
     assert retry.job_id != failed_export.job_id
     assert len(callbacks) == 1
-    send.assert_called_once_with(args=[retry.pk], retry=False)
+    send.assert_called_once_with(args=[retry.pk], queue="celery", countdown=None, retry=False)
     assert response["Location"] == f"{BASE}/jobs/{retry.job_id}/"
     event = AuditEvent.objects.get()
     assert (event.user, event.action, event.object_id) == (manager_user, "job.retry", failed_export.job_id)
@@ -60,7 +60,7 @@ def test_a_failed_import_keeps_its_bundle_and_can_be_retried(
 
     retry = Job.objects.get(retry_of=job)
     assert retry.payload == {"data": data, "checksum": checksum}
-    send.assert_called_once_with(args=[retry.pk], retry=False)
+    send.assert_called_once_with(args=[retry.pk], queue="celery", countdown=None, retry=False)
 
 
 @pytest.mark.parametrize(
@@ -68,7 +68,7 @@ def test_a_failed_import_keeps_its_bundle_and_can_be_retried(
     [
         ({"type": "EXPORT", "status": "success", "payload": {"agentIds": ["a"]}}, "Only a failed job"),
         ({"type": "EXPORT", "status": "in_progress", "payload": {"agentIds": ["a"]}}, "Only a failed job"),
-        ({"type": "AGENT_CHAT", "status": "failure", "payload": {"x": 1}}, "Only exports and imports"),
+        ({"type": "AGENT_CHAT", "status": "skipped", "payload": {"message": "hi"}}, "Only a failed job"),
         ({"type": "IMPORT", "status": "failure", "payload": None}, "no longer holds"),
     ],
 )

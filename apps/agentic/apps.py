@@ -1,0 +1,16 @@
+from django.apps import AppConfig
+
+
+class AgenticConfig(AppConfig):
+    """Agent runs: the chat endpoints, commerce events, the runtime that runs an agent in a worker, and the
+    request and session logs a run writes."""
+
+    name = "apps.agentic"
+    label = "agentic"
+
+    def ready(self) -> None:
+        from apps.agentic.runner import run_agent_job
+        from apps.jobs.models import Job
+        from apps.jobs.runners import register_runner
+
+        register_runner(Job.Type.AGENT_CHAT, run_agent_job)

@@ -1,0 +1,138 @@
+"""Writes of agent runs: starting one (a job and its request log), and the lines of its logs."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.db import transaction
+
+from apps.agentic.models import AgentRequest, AgentSession, LogMessage, Severity
+from apps.agents.models import Agent
+from apps.core.timefmt import now_ms
+from apps.jobs.models import Job
+from apps.jobs.services import job_create
+from apps.tenants.models import Tenant
+
+
+def new_session_id() -> str:
+    return str(uuid.uuid4())
+
+
+def run_create(
+    *,
+    tenant: Tenant,
+    agent: Agent,
+    message: str,
+    session_id: str,
+    commerce_event: str | None = None,
+    skipped: str | None = None,
+    payload: dict[str, Any] | None = None,
+) -> Job:
+    """An AGENT_CHAT job asking `agent` `message` in `session_id`, with its request log opened, handed to a worker on
+    commit. `skipped` (a reason): the job is written already `skipped` and never run (a commerce event its filter
+    does not match). `payload` adds what the runtime needs beyond the message (the event's body)."""
+    request_id = str(uuid.uuid4())
+    columns: dict[str, Any] = {
+        "agent_id": agent.public_id,
+        "agent_type": agent.agent_type,
+        "session_id": session_id,
+        "request_id": request_id,
+        "commerce_event": commerce_event,
+    }
+    with transaction.atomic():
+        if skipped is not None:
+            now = now_ms()
+            job = Job.objects.create(
+                tenant=tenant,
+                type=Job.Type.AGENT_CHAT,
+                status=Job.Status.SKIPPED,
+                message=skipped,
+                finished_at=now,
+                **columns,
+            )
+        else:
+            body = {"message": message, **(payload or {})}
+            job = job_create(tenant=tenant, type=Job.Type.AGENT_CHAT, payload=body, **columns)
+        request_open(tenant=tenant, job=job, agent_id=agent.public_id)
+        log_write(
+            tenant=tenant,
+            session_id=session_id,
+            request_id=request_id,
+            agent_id=agent.public_id,
+            message=f"Agent receive request: {message}",
+        )
+        if skipped is not None:
+            log_write(
+                tenant=tenant,
+                session_id=session_id,
+                request_id=request_id,
+                agent_id=agent.public_id,
+                message=f"Agent skipped: {skipped}",
+                severity=Severity.WARNING,
+            )
+            request_close(tenant=tenant, request_id=str(job.request_id), severity=Severity.WARNING)
+    return job
+
+
+def request_open(*, tenant: Tenant, job: Job, agent_id: str) -> AgentRequest:
+    """The request log of the job's run, and its session's, made if missing (a rerun opens a new request)."""
+    session_id, request_id = str(job.session_id), str(job.request_id)
+    request, _ = AgentRequest.objects.get_or_create(
+        tenant=tenant,
+        request_id=request_id,
+        defaults={"session_id": session_id, "trigger_agent_id": agent_id, "job_id": job.job_id},
+    )
+    session, created = AgentSession.objects.get_or_create(
+        tenant=tenant, session_id=session_id, defaults={"trigger_agent_id": agent_id, "agents": [agent_id]}
+    )
+    if not created:
+        AgentSession.objects.filter(pk=session.pk).update(finished_at=None, modified_at=now_ms())
+    return request
+
+
+_WORSE = {Severity.INFO: 0, Severity.WARNING: 1, Severity.ERROR: 2}
+
+
+def request_close(
+    *, tenant: Tenant, request_id: str, severity: Severity = Severity.INFO, agents: list[str] | None = None
+) -> None:
+    """The run is over: its request log gets its end, severity and collaborators, and so does its session."""
+    now = now_ms()
+    request = AgentRequest.objects.filter(tenant=tenant, request_id=request_id).first()
+    if request is None:
+        return
+    request.finished_at, request.severity = now, severity
+    if agents:
+        request.collaboration_agents = [a for a in agents if a != request.trigger_agent_id]
+    request.save(update_fields=["finished_at", "severity", "collaboration_agents"])
+    session = AgentSession.objects.filter(tenant=tenant, session_id=request.session_id).first()
+    if session is None:
+        return
+    session.finished_at = now
+    if _WORSE[Severity(severity)] > _WORSE[Severity(session.severity)]:
+        session.severity = severity
+    session.agents = list(dict.fromkeys([*session.agents, request.trigger_agent_id, *(agents or [])]))
+    session.save(update_fields=["finished_at", "severity", "agents"])
+
+
+def log_write(
+    *,
+    tenant: Tenant,
+    session_id: str,
+    request_id: str,
+    agent_id: str,
+    message: str,
+    severity: Severity = Severity.INFO,
+    business: bool = False,
+) -> LogMessage:
+    """One line of a run's transcript. Callers use the phrases of apps.agentic.logs; nothing secret goes in."""
+    return LogMessage.objects.create(
+        tenant=tenant,
+        session_id=session_id,
+        request_id=request_id,
+        agent_id=agent_id,
+        message=message,
+        severity=severity,
+        is_business_log=business,
+    )
