@@ -36,6 +36,7 @@ urlpatterns = [
     path("oidc/", include("mozilla_django_oidc.urls")),
     path("console/", include("apps.console.urls")),
     path("", include("apps.jobs.urls")),
+    path("", include("apps.agentic.urls")),
     path("", include("apps.agents.urls")),
 ]
 

@@ -1,0 +1,6 @@
+from django.urls import include, path
+
+urlpatterns = [
+    path("", include("apps.agentic.api.urls")),
+    path("", include("apps.agentic.events.urls")),
+]
