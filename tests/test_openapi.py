@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from tests.contract import CONTRACT_PATH, contract
+from tests.contract import CONTRACT_PATH, CONTRACT_PATHS, contract
 
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 # Keys that describe rather than constrain; inside `properties` the keys are field names and are all kept.
@@ -173,10 +173,24 @@ def test_document_matches_the_published_job_operations(document: dict[str, Any])
     assert not problems, "\n".join(problems)
 
 
+def test_document_matches_the_published_chat_log_and_commerce_event_operations(document: dict[str, Any]) -> None:
+    problems = contract_differences(contract("agentic"), document)
+    assert not problems, "\n".join(problems)
+
+
+def test_the_chat_operations_take_either_execution_scope_as_alternatives(document: dict[str, Any]) -> None:
+    for path in ("/ai-service/{tenant}/agentic/chat", "/ai-service/{tenant}/agentic/chat-async"):
+        assert sorted(document["paths"][path]["post"]["security"], key=str) == [
+            {"OAuth2": ["ai.agentexecution_manage"]},
+            {"OAuth2": ["ai.agentexecution_manage_own"]},
+        ]
+
+
 def test_the_published_operations_are_read_from_the_repository_itself() -> None:
     # A clone from a code host has nothing beside it: the suite must find the contract inside its own tree.
     repository = Path(__file__).resolve().parent.parent
     assert CONTRACT_PATH.is_relative_to(repository / "tests")
+    assert all(path.is_relative_to(repository / "tests") for path in CONTRACT_PATHS.values())
     assert sorted(contract()["paths"]) == [
         "/ai-service/{tenant}/jobs",
         "/ai-service/{tenant}/jobs/search",

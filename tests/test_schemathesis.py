@@ -6,8 +6,9 @@ allows (`tests.contract.validate_response`). Most cases use tenant "acme" with a
 the detail operations, the id of a seeded job, so the deep code paths run and not only the 403/404 ones.
 Each case runs in a transaction that is rolled back, so every case sees the same seeded jobs.
 
-Every other operation (agents, tools, MCP servers, tokens, export and import) runs authenticated with both scopes,
-mostly in tenant "acme", and must never answer a 5xx.
+Every other operation (agents, tools, MCP servers, tokens, export and import, chat, the agent logs, the commerce
+events) runs authenticated with the read, manage and execution scopes, mostly in tenant "acme" (chat mostly with
+a seeded agent, the logs' detail operations mostly with a seeded request or session), and must never answer a 5xx.
 
 Bounded and deterministic by default; for a longer local hunt:
 `SCHEMATHESIS_MAX_EXAMPLES=1500 SCHEMATHESIS_RANDOM=1 pytest tests/test_schemathesis.py`.
@@ -37,6 +38,9 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from apps.agentic.models import AgentRequest
+from apps.agentic.services import run_create
+from apps.agents.models import Agent
 from apps.core.query import FieldKind
 from apps.jobs.fields import FIELD_TREE, SEARCHABLE, SORTABLE
 from apps.jobs.models import Job
@@ -49,8 +53,10 @@ OTHER_CHECKS = [not_a_server_error, status_code_conformance, content_type_confor
 JOB_OPERATIONS = ("GET-ai-list-jobs", "POST-ai-search-jobs", "GET-ai-job", "DELETE-ai-job")
 SEEDED_IDS = ("65f1c0ffee0000000000000a", "65f1c0ffee0000000000000b", "legacy-42", "search")
 OTHER_TENANTS_ID = "65f1c0ffee0000000000000f"  # a job of "globex": must stay invisible to "acme"
+SEEDED_AGENT = "support-agent"  # enabled, with an endpoint trigger: chat gets past its checks
+SEEDED_SESSION = "0c1d2e3f-4a5b-4c6d-8e7f-8091a2b3c4d5"
 MAX_EXAMPLES = int(os.environ.get("SCHEMATHESIS_MAX_EXAMPLES", "50"))
-# The other operations are many (22): fewer cases each keeps the run short; a local hunt raises both.
+# The other operations are many (31): fewer cases each keeps the run short; a local hunt raises both.
 OTHER_MAX_EXAMPLES = int(os.environ.get("SCHEMATHESIS_OTHER_MAX_EXAMPLES", "15"))
 
 
@@ -94,7 +100,16 @@ def seeded(tenant: Tenant, other_tenant: Tenant) -> dict[str, Any]:
         Job.objects.create(tenant=tenant, job_id=SEEDED_IDS[3], type=Job.Type.AGENT_CHAT),
         Job.objects.create(tenant=other_tenant, job_id=OTHER_TENANTS_ID, type=Job.Type.EXPORT),
     ]
-    return {"jobs": jobs}
+    agent = Agent.objects.create(
+        tenant=tenant,
+        public_id=SEEDED_AGENT,
+        name="Support",
+        enabled=True,
+        body={"name": {"en": "Support"}, "enabled": True, "triggers": [{"type": "endpoint"}]},
+    )
+    # Skipped: a run with its logs, and no task sent to a broker that no worker of this test reads.
+    run = run_create(tenant=tenant, agent=agent, message="Hello", session_id=SEEDED_SESSION, skipped="Seeded.")
+    return {"jobs": [*jobs, run]}
 
 
 @pytest.fixture
@@ -112,7 +127,7 @@ def isolated_requests() -> Iterator[None]:
 
 @pytest.fixture
 def token(tenant: Tenant, make_token: Any) -> str:
-    return make_token(tenant, READ, MANAGE)
+    return make_token(tenant, READ, MANAGE, "ai.agentexecution_manage")
 
 
 @pytest.fixture
@@ -201,6 +216,13 @@ def _aim(case: Any, data: st.DataObject) -> None:
         path_parameters["tenant"] = "globex" if key % 10 == 1 else "acme"
     if "jobId" in path_parameters and key % 3 != 0:  # ~67% an existing job (mostly acme's)
         path_parameters["jobId"] = [*SEEDED_IDS, OTHER_TENANTS_ID][key % (len(SEEDED_IDS) + 1)]
+    if "sessionId" in path_parameters and key % 3 != 0:
+        path_parameters["sessionId"] = SEEDED_SESSION
+    if "requestId" in path_parameters and key % 3 != 0:
+        seeded = AgentRequest.objects.filter(session_id=SEEDED_SESSION).values_list("request_id", flat=True)
+        path_parameters["requestId"] = seeded.first() or "none"
+    if isinstance(case.body, dict) and "agentId" in case.body and key % 3 != 0:
+        case.body["agentId"] = SEEDED_AGENT
     if not data.draw(st.booleans(), label="realistic"):
         return
     declared = {p.name for p in case.operation.query}
@@ -275,6 +297,8 @@ def test_every_other_operation(case: Any, data: st.DataObject, token: str) -> No
         response = case.call(headers={"Authorization": f"Bearer {token}"})
         transaction.set_rollback(True)
     case.validate_response(response, checks=OTHER_CHECKS)
+    # And, for the operations a contract file holds (chat, the agent logs), what it allows.
+    validate_response(urlsplit(response.request.url).path, case.method, response.status_code, _body(response))
 
 
 @pytest.fixture
@@ -282,3 +306,4 @@ def answer_at_once(settings: Any) -> None:
     """Export and import answer 202 at once instead of waiting for a worker that never comes (their tasks are
     sent only once the transaction commits, and every case is rolled back)."""
     settings.JOB_WAIT_SECONDS = 0
+    settings.AGENT_CHAT_WAIT_SECONDS = 0

@@ -26,7 +26,9 @@ class BearerTokenScheme(OpenApiAuthenticationExtension):  # type: ignore[no-unty
             },
         }
 
-    def get_security_requirement(self, auto_schema: AutoSchema) -> dict[str, list[str]]:
+    def get_security_requirement(self, auto_schema: AutoSchema) -> dict[str, list[str]] | list[dict[str, list[str]]]:
         scopes = getattr(auto_schema.view, "required_scopes", {})
         scope = scopes.get(auto_schema.method.upper())
+        if isinstance(scope, tuple):  # any one of them will do: alternatives, each a requirement of its own
+            return [{self.name: [one]} for one in scope]
         return {self.name: [scope] if scope else []}

@@ -15,7 +15,8 @@ _SAME_SCOPE_AS = {"HEAD": "GET", "OPTIONS": "GET"}
 class HasTenantScope(BasePermission):
     """The token's tenant is the path's tenant, and it carries the scope the view names for this method.
 
-    Views declare `required_scopes = {"GET": "ai.agent_read", ...}`. An unknown tenant answers exactly as a
+    Views declare `required_scopes = {"GET": "ai.agent_read", ...}`; a tuple of scopes means any one of them will
+    do (chat takes `ai.agentexecution_manage` or its `_own` variant). An unknown tenant answers exactly as a
     foreign one (403), so tenant names cannot be probed.
     """
 
@@ -28,7 +29,10 @@ class HasTenantScope(BasePermission):
         method = _SAME_SCOPE_AS.get(request.method or "", request.method or "")
         if not hasattr(view, method.lower()):
             return True  # DRF's dispatch answers 405 with an Allow header; a 403 would hide the real mistake.
-        scope = view.required_scopes.get(method)
-        if scope is None or not principal.has_scope(scope):
-            raise PermissionDenied(f"The access token lacks the scope {scope} needed for this operation.")
+        scope: str | tuple[str, ...] | None = view.required_scopes.get(method)
+        accepted = (scope,) if isinstance(scope, str) else scope or ()
+        if not any(principal.has_scope(one) for one in accepted):
+            raise PermissionDenied(
+                f"The access token lacks the scope {' or '.join(accepted)} needed for this operation."
+            )
         return True

@@ -7,8 +7,10 @@ from typing import Any
 
 from django.db import transaction
 
+from apps.agentic.errors import AgentNotRunnable, ScopeMissing
 from apps.agentic.models import AgentRequest, AgentSession, LogMessage, Severity
-from apps.agents.models import Agent
+from apps.agents.models import Agent, Kind
+from apps.agents.selectors import resource_get
 from apps.core.timefmt import now_ms
 from apps.jobs.models import Job
 from apps.jobs.services import job_create
@@ -17,6 +19,68 @@ from apps.tenants.models import Tenant
 
 def new_session_id() -> str:
     return str(uuid.uuid4())
+
+
+# Which scope lets a caller of each type in an agent's `requiredScopes` through. `anonymous` needs none.
+CALLER_SCOPES: dict[str, str | None] = {
+    "anonymous": None,
+    "customer": "ai.agentexecution_manage_own",
+    "employee": "ai.agentexecution_manage",
+    "integration": "ai.agentexecution_manage",
+}
+
+
+def chat_start(
+    *,
+    tenant: Tenant,
+    agent_id: str,
+    message: str,
+    session_id: str,
+    scopes: frozenset[str],
+    attachments: list[dict[str, Any]] | None = None,
+) -> Job:
+    """An AGENT_CHAT job for a chat request (chat and chat-async), once the agent may be run this way: it exists,
+    is enabled and has an `endpoint` trigger (else AgentNotRunnable), and the caller's `scopes` pass its
+    `requiredScopes` (else ScopeMissing)."""
+    agent = chat_agent(tenant=tenant, agent_id=agent_id)
+    required = [str(caller) for caller in agent.body.get("requiredScopes") or []]
+    if not caller_allowed(required=required, scopes=scopes):
+        wanted = sorted({scope for caller in required if (scope := CALLER_SCOPES.get(caller))})
+        raise ScopeMissing(
+            f"Agent {agent_id} may be run only by callers of type {', '.join(required)}; the access token has "
+            f"none of the scopes that stand for them ({' or '.join(wanted)})."
+        )
+    payload = {"attachments": attachments} if attachments else None
+    return run_create(tenant=tenant, agent=agent, message=message, session_id=session_id, payload=payload)
+
+
+def chat_agent(*, tenant: Tenant, agent_id: str) -> Agent:
+    """The agent a chat request names, if chat may run it; AgentNotRunnable saying why not."""
+    found = resource_get(tenant=tenant.name, kind=Kind.AGENT, public_id=agent_id)
+    if not isinstance(found, Agent):
+        raise AgentNotRunnable(f"No agent with id {agent_id} in this tenant.", field="agentId")
+    if not found.enabled:
+        raise AgentNotRunnable(f"Agent {agent_id} is disabled; enable it to chat with it.", field="agentId")
+    triggers = [t.get("type") for t in found.body.get("triggers") or [] if isinstance(t, dict)]
+    if "endpoint" not in triggers:
+        raise AgentNotRunnable(
+            f"Agent {agent_id} has no endpoint trigger, so it cannot be chatted with (its triggers: "
+            f"{', '.join(str(t) for t in triggers) or 'none'}).",
+            field="agentId",
+        )
+    return found
+
+
+def caller_allowed(*, required: list[str], scopes: frozenset[str]) -> bool:
+    """Whether a caller with `scopes` is one of the caller types an agent's `requiredScopes` lists. An empty list
+    restricts nothing; `anonymous` lets everyone through."""
+    if not required:
+        return True
+    for caller in required:
+        scope = CALLER_SCOPES.get(caller, "")
+        if scope is None or scope in scopes:
+            return True
+    return False
 
 
 def run_create(
