@@ -9,8 +9,11 @@ class AgenticConfig(AppConfig):
     label = "agentic"
 
     def ready(self) -> None:
+        from apps.agentic.events import schema as events_schema
         from apps.agentic.runner import run_agent_job
+        from apps.core import openapi
         from apps.jobs.models import Job
         from apps.jobs.runners import register_runner
 
         register_runner(Job.Type.AGENT_CHAT, run_agent_job)
+        openapi.register(events_schema.COMPONENTS)
