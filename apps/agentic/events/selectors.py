@@ -13,7 +13,7 @@ from django.db.models import QuerySet
 from apps.agentic.models import EventDelivery, EventSecret
 from apps.agents.crypto import decrypt_value
 from apps.agents.models import Agent
-from apps.agents.triggers import COMMERCE_EVENTS, commerce_triggers_for
+from apps.agents.triggers import commerce_triggers_for
 from apps.core.timefmt import now_ms
 from apps.tenants.models import Tenant
 
@@ -76,10 +76,8 @@ class Subscriber:
 
 def event_subscribers(*, tenant: Tenant, event: str) -> list[Subscriber]:
     """The tenant's enabled agents with a commerce_events trigger listing `event`, oldest agent first."""
-    # JSON containment narrows the rows to agents with any commerce_events trigger; whether one lists this event
-    # (a name or a list of names) is read from the body.
-    candidates = Agent.objects.filter(
-        tenant=tenant, enabled=True, body__triggers__contains=[{"type": COMMERCE_EVENTS}]
-    ).order_by("created_at", "public_id")
+    # Which triggers an agent has lives in its body (JSON), and JSON containment is not portable to SQLite: the
+    # tenant's enabled agents are few enough to read whole.
+    candidates = Agent.objects.filter(tenant=tenant, enabled=True).order_by("created_at", "public_id")
     found = [Subscriber(agent, commerce_triggers_for(agent.body, event)) for agent in candidates]
     return [subscriber for subscriber in found if subscriber.triggers]
