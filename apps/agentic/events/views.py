@@ -27,6 +27,8 @@ from apps.core.ids import ID_MAX_LENGTH
 from apps.tenants.selectors import tenant_get
 
 EVENT_MAX_LENGTH = 255  # EventDelivery.event
+# Made at start-up and never shown: no delivery can be signed with it.
+_DECOY = signing.secret_new()
 
 
 class CommerceEventInboxView(APIView):
@@ -70,7 +72,11 @@ class CommerceEventInboxView(APIView):
             now, tolerance = time.time(), settings.COMMERCE_EVENT_TOLERANCE_SECONDS
             signing.freshness_check(signed, now=now, tolerance=tolerance)
             valid = selectors.event_secrets_valid(tenant=found) if found is not None else []
-            signing.signature_check(signed, raw, valid)
+            # A tenant that does not exist, or has no secret, costs the same signature check as a wrong signature,
+            # so the time of the answer does not tell them apart either.
+            signing.signature_check(signed, raw, valid or [_DECOY])
+            if not valid:
+                raise SignatureError(signing.NO_MATCH)
         except SignatureError as exc:
             raise ApiError(str(exc), code=401) from None
         if found is None:  # never here: without secrets no signature matches
