@@ -23,7 +23,7 @@ from tests.agentic.events.conftest import (
     sign,
     subscribe,
 )
-from tests.agents.conftest import DocumentedClient
+from tests.agents.conftest import DocumentedClient, document
 
 pytestmark = pytest.mark.django_db
 
@@ -410,3 +410,12 @@ def test_members_beyond_id_event_and_payload_are_kept_for_the_agent(sender: Send
     (job,) = agent_jobs()
     assert job.payload is not None
     assert job.payload["commerceEvent"] == event
+
+
+def test_the_api_document_describes_the_inbox_as_signed_not_token_protected() -> None:
+    operation = document()["paths"]["/ai-service/{tenant}/agentic/commerce-events/inbox"]["post"]
+
+    assert "security" not in operation and "security" not in document()
+    headers = {p["name"] for p in operation["parameters"] if p["in"] == "header"}
+    assert headers == {"webhook-id", "webhook-timestamp", "webhook-signature"}
+    assert set(operation["responses"]) == {"202", "400", "401"}
