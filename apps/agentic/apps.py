@@ -10,6 +10,7 @@ class AgenticConfig(AppConfig):
 
     def ready(self) -> None:
         from apps.agentic.api.schema import COMPONENTS
+        from apps.agentic.events import schema as events_schema
         from apps.agentic.runner import run_agent_job
         from apps.core import openapi
         from apps.jobs.models import Job
@@ -17,3 +18,4 @@ class AgenticConfig(AppConfig):
 
         register_runner(Job.Type.AGENT_CHAT, run_agent_job)
         openapi.register(COMPONENTS, path_parameters={"request_id": "requestId", "session_id": "sessionId"})
+        openapi.register(events_schema.COMPONENTS)

@@ -25,6 +25,8 @@ class AuditEvent(models.Model):
         MEMBER_ROLE = "member.role", "Changed a member's role"
         MEMBER_PASSWORD_RESET = "member.password_reset", "Reset a member's password"
         MEMBER_REMOVE = "member.remove", "Removed a member"
+        EVENT_SECRET_REVEAL = "event_secret.reveal", "Showed the commerce event secret"
+        EVENT_SECRET_ROTATE = "event_secret.rotate", "Rotated the commerce event secret"
 
     at = models.DateTimeField(default=now_ms)
     # Kept when the user is deleted: the trail must outlive the people in it.

@@ -3,6 +3,7 @@ from django.urls import include, path
 from apps.accounts.views import ConsoleLoginView, choose_new_password
 from apps.console import views
 from apps.console.catalogue import urls as catalogue_urls
+from apps.console.events import urls as events_urls
 from apps.console.jobs import urls as jobs_urls
 from apps.console.members import urls as members_urls
 
@@ -16,4 +17,5 @@ urlpatterns = [
     path("<str:tenant>/", include(jobs_urls.urlpatterns)),
     path("<str:tenant>/", include(catalogue_urls.urlpatterns)),
     path("<str:tenant>/", include(members_urls.urlpatterns)),
+    path("<str:tenant>/", include(events_urls.urlpatterns)),
 ]

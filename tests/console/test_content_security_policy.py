@@ -32,6 +32,7 @@ NOT_PAGES = {
     "import-confirm",
     "member-add",
     "member-role",
+    "events-secret",  # shows the secret in answer to its POST only
     "login-new-password",  # a page only in the middle of a sign-in with a one-time password
 }
 
@@ -105,6 +106,8 @@ def test_the_pages_tested_are_every_console_page_there_is() -> None:
         "members",
         "member-password",
         "member-remove",
+        "events",
+        "events-rotate",
         "login",
     }
     assert tested == catalogue_names
@@ -137,6 +140,16 @@ def test_the_members_pages_carry_the_strict_policy(action: str, world: ApiClient
     for path in ("/console/acme/members/", f"/console/acme/members/{colleague.pk}/{action}"):
         response = manager_client.get(path)
 
+        assert response.status_code == 200
+        assert_strict(response)
+
+
+def test_the_commerce_events_pages_carry_the_strict_policy(world: ApiClient, manager_client: Client) -> None:
+    for response in (
+        manager_client.get("/console/acme/events/"),
+        manager_client.get("/console/acme/events/rotate"),
+        manager_client.post("/console/acme/events/secret"),
+    ):
         assert response.status_code == 200
         assert_strict(response)
 

@@ -29,6 +29,14 @@ from apps.agents.api.serializers.base import (
     text_field,
 )
 from apps.agents.models import Agent
+from apps.agents.triggers import (
+    COMMERCE_EVENTS,
+    FILTER_LIST_OPS,
+    FILTER_LOGICAL_OPS,
+    FILTER_OPS,
+    FILTER_SCALAR_OPS,
+    FILTER_UNARY_OPS,
+)
 from apps.core.ids import ID_MAX_LENGTH
 
 
@@ -39,7 +47,7 @@ def _commerce_event_filter(value: Any, depth: int = 0) -> dict[str, Any]:
     if depth >= FILTER_MAX_DEPTH:
         raise ValidationError(f"Filters nest at most {FILTER_MAX_DEPTH} levels deep.")
     op = value.get("op")
-    if op in ("$and", "$or"):
+    if op in FILTER_LOGICAL_OPS:
         conditions = value.get("conditions")
         if not isinstance(conditions, list) or not conditions:
             raise ValidationError({"conditions": ["Must be a non-empty list of filters."]})
@@ -56,18 +64,18 @@ def _commerce_event_filter(value: Any, depth: int = 0) -> dict[str, Any]:
     left = value.get("left")
     if not isinstance(left, str) or not left or "\x00" in left:
         raise ValidationError({"left": ["Must be the dot path of a payload field."]})
-    if op in ("$exists", "$notExists", "$isEmpty", "$notEmpty"):
+    if op in FILTER_UNARY_OPS:
         return {"left": left, "op": op}
     right = value.get("right")
-    if op in ("$eq", "$ne"):
+    if op in FILTER_SCALAR_OPS:
         if not _is_scalar(right):
             raise ValidationError({"right": ["Must be a string, number or boolean."]})
         return {"left": left, "op": op, "right": right}
-    if op in ("$in", "$notIn"):
+    if op in FILTER_LIST_OPS:
         if not isinstance(right, list) or not right or not all(_is_scalar(item) for item in right):
             raise ValidationError({"right": ["Must be a non-empty list of strings, numbers or booleans."]})
         return {"left": left, "op": op, "right": right}
-    raise ValidationError({"op": ["Must be one of $and, $or, $eq, $ne, $in, $notIn, $exists, $notExists, ..."]})
+    raise ValidationError({"op": [f"Must be one of {', '.join(FILTER_OPS)}."]})
 
 
 def _is_scalar(value: Any) -> bool:
@@ -111,7 +119,7 @@ class CommerceEventsTrigger(ApiSerializer):
 
 TRIGGERS: dict[str, Callable[[], serializers.BaseSerializer[Any]]] = {
     **dict.fromkeys(("endpoint", "slack", "teams"), Empty),  # triggers without a configuration
-    "commerce_events": CommerceEventsTrigger,
+    COMMERCE_EVENTS: CommerceEventsTrigger,
 }
 
 
