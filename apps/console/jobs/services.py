@@ -62,5 +62,21 @@ def console_job_retry(*, user: Any, job: Job) -> Job:
     return retry
 
 
+def console_job_cancel(*, user: Any, job: Job) -> bool:
+    """Stop an agent run in progress, in the name of the console user; False (and no audit event) when it had
+    already finished, or is not an agent run: exports and imports run to their end."""
+    if job.type != Job.Type.AGENT_CHAT:
+        return False
+    with transaction.atomic():
+        cancelled = job_services.job_cancel(job_pk=job.pk, by=_who(user))
+        if cancelled:
+            _audit(user, job, AuditEvent.Action.JOB_CANCEL, {"type": job.type, "agentId": job.agent_id})
+    return cancelled
+
+
+def _who(user: Any) -> str:
+    return str(getattr(user, "username", "") or "a console user")
+
+
 def _audit(user: Any, job: Job, action: AuditEvent.Action, detail: dict[str, Any]) -> None:
     audit_record(user=user, tenant=job.tenant, action=action, object_id=job.job_id, detail=detail)
