@@ -20,16 +20,16 @@ def page_text(response: Any) -> str:
     return html.unescape(response.content.decode())
 
 
+def cells_of(markup: str) -> list[str]:
+    return [html.unescape(re.sub(r"<[^>]+>", "", cell)).strip() for cell in re.findall(r"<td.*?</td>", markup, re.S)]
+
+
 def transcript_rows(response: Any) -> list[list[str]]:
     """The transcript table's rows: [severity, agent, step, text] each."""
     body = response.content.decode()
     table = body[body.index('<table class="grid transcript">') :]
     table = table[: table.index("</table>")]
-    rows = []
-    for row in re.findall(r"<tr data-line-id=.*?</tr>", table, re.DOTALL):
-        cells = [html.unescape(re.sub(r"<[^>]+>", "", cell)).strip() for cell in re.findall(r"<td.*?</td>", row, re.DOTALL)]
-        rows.append(cells[1:])
-    return rows
+    return [cells_of(row)[1:] for row in re.findall(r"<tr data-line-id=.*?</tr>", table, re.DOTALL)]
 
 
 def test_the_page_of_a_run_shows_its_transcript_in_order_with_each_lines_severity(manager_client, answered):
@@ -64,8 +64,7 @@ def test_the_page_of_a_run_lists_the_tools_it_called_with_their_output(manager_c
     body = manager_client.get(f"{BASE}/jobs/{answered.job_id}/").content.decode()
 
     table = body[body.index('<table class="grid tool-calls">') : body.index('<table class="grid transcript">')]
-    cells = [html.unescape(re.sub(r"<[^>]+>", "", cell)).strip() for cell in re.findall(r"<td.*?</td>", table, re.S)]
-    assert cells[1:] == ["get-order", "helper", "{'status': 'shipped'}"]
+    assert cells_of(table)[1:] == ["get-order", "helper", "{'status': 'shipped'}"]
 
 
 def test_a_tool_still_running_shows_no_output_yet(manager_client, running):
