@@ -108,7 +108,8 @@ def test_rerunning_a_failed_run_asks_the_same_agent_the_same_message_in_the_same
 
     rerun = Job.objects.get(retry_of=failed)
     assert response["Location"] == f"{BASE}/jobs/{rerun.job_id}/"
-    assert (rerun.type, rerun.status, rerun.agent_id, rerun.agent_type) == ("AGENT_CHAT", "in_progress", "helper", "support")
+    assert (rerun.type, rerun.status) == ("AGENT_CHAT", "in_progress")
+    assert (rerun.agent_id, rerun.agent_type) == ("helper", "support")
     assert rerun.session_id == SESSION and rerun.payload == {"message": ASKED}
     assert rerun.request_id and rerun.request_id != failed.request_id
     broker.assert_called_once_with(args=[rerun.pk], queue="agents", countdown=None, retry=False)
