@@ -340,6 +340,11 @@ def test_run_serves_on_the_given_port_and_announces_it_once_everything_is_up(tmp
         assert text.index("celery@") < announced and text.index("beat: Starting") < announced
         assert text.index("agents@") < announced
         assert f"sign in at  http://127.0.0.1:{port}/console/login/" in text[announced:]
+        # No model endpoint is configured: agents are pointed at the demo model, on a port of its own.
+        local = serve.dotenv_values(tmp_path / "var" / "local.env")
+        demo = local["DEMO_MODEL_PORT"]
+        assert local["PLATFORM_LLM_BASE_URL"] == f"http://127.0.0.1:{demo}/v1" and demo != str(port)
+        assert f"demo model (http://127.0.0.1:{demo}/v1)" in text[announced:]
         with socket.create_connection(("127.0.0.1", port), timeout=5) as connection:
             connection.sendall(b"GET /api/schema HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
             assert connection.recv(64).split(b"\r\n")[0].endswith(b" 200 OK")
