@@ -55,7 +55,8 @@ def console_jobs_delete(
 
 
 def console_job_retry(*, user: Any, job: Job) -> Job:
-    """A new job for a failed export or import (refused with apps.jobs.errors.JobNotRetryable otherwise)."""
+    """A new job for a failed export, import or agent run (refused with apps.jobs.errors.JobNotRetryable
+    otherwise)."""
     with transaction.atomic():
         retry = job_services.job_retry(job=job)
         _audit(user, job, AuditEvent.Action.JOB_RETRY, {"type": job.type, "retryJobId": retry.job_id})
