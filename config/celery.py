@@ -34,7 +34,8 @@ def _mark_ready(name: str) -> None:
 
 @signals.worker_ready.connect
 def _worker_ready(**kwargs: Any) -> None:
-    _mark_ready("worker")
+    # `make run` starts two workers, one per queue (Procfile): the agent runs' one says so.
+    _mark_ready(os.environ.get("MAKE_RUN_READY_NAME") or "worker")
 
 
 @signals.beat_init.connect

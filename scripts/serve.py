@@ -2,9 +2,12 @@
 
     python scripts/serve.py check      # before anything is installed or started: is the port free, is no
                                        # other `make run` serving from this checkout? (standard library only)
-    .venv/bin/python scripts/serve.py start      # lock, migrate, static files, first administrator, honcho
-    .venv/bin/python scripts/serve.py announce   # a Procfile entry: waits for web, worker and scheduler, then
+    .venv/bin/python scripts/serve.py start      # lock, migrate, static files, first administrator, demo model
+                                                 # settings, honcho
+    .venv/bin/python scripts/serve.py announce   # a Procfile entry: waits for web, workers and scheduler, then
                                                  # prints the address and the first administrator's sign-in
+    .venv/bin/python scripts/serve.py demo-model # a Procfile entry: the demo model agents answer with while no
+                                                 # model endpoint is configured (PLATFORM_LLM_BASE_URL)
 
 HOST and PORT come from the environment (`make run PORT=8001`), else from `.env`, else 127.0.0.1:8000.
 """
@@ -27,8 +30,16 @@ DEFAULTS = {"HOST": "127.0.0.1", "PORT": "8000", "APP_VAR_DIR": str(ROOT / "var"
 # Handed by `start` to the processes honcho runs (the Procfile reads the first two).
 HOST_VAR, PORT_VAR = "MAKE_RUN_HOST", "MAKE_RUN_PORT"
 READY_VAR, NEW_ADMIN_VAR = "MAKE_RUN_READY_DIR", "MAKE_RUN_NEW_ADMIN"
-READY_FILES = ("worker", "beat")
+DEMO_PORT_VAR = "MAKE_RUN_DEMO_MODEL_PORT"
+# The worker of exports and imports, the worker of agent runs (its own queue), the scheduler.
+READY_FILES = ("worker", "agents", "beat")
 READY_TIMEOUT_SECONDS = 180
+# With no model endpoint configured, `make run` serves a deterministic demo model on loopback and points the
+# installation's own provider (emporix_openai) at it, through these lines of var/local.env. DEMO_MODEL_PORT marks
+# the lines as make run's own: an endpoint written there by hand is left alone.
+MODEL_URL_VAR, EGRESS_VAR, DEMO_MARK_VAR = "PLATFORM_LLM_BASE_URL", "AGENT_EGRESS_ALLOWED_HOSTS", "DEMO_MODEL_PORT"
+DEMO_HOST = "127.0.0.1"
+DEMO_COMMENT = "# The demo model make run serves while no PLATFORM_LLM_BASE_URL is set (README: A first agent run)."
 
 
 def dotenv_values(path: Path) -> dict[str, str]:
@@ -147,6 +158,95 @@ def check() -> None:
     refuse_taken_port()
 
 
+# --- the demo model ----------------------------------------------------------------------------------------------
+
+
+def local_env_path() -> Path:
+    return var_dir() / "local.env"
+
+
+def configured(name: str) -> bool:
+    """Set by whoever runs the console: in the environment or in `.env` (var/local.env is make run's own file)."""
+    return bool(os.environ.get(name, "").strip() or dotenv_values(ROOT / ".env").get(name, "").strip())
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind((DEMO_HOST, 0))
+        return int(probe.getsockname()[1])
+
+
+def wire_demo_model() -> int | None:
+    """The port the demo model is to serve on, with var/local.env pointing agents at it; None when a model
+    endpoint is configured, and nothing is written. The port is kept from one start to the next (so the file
+    changes only when it must), unless something else took it meanwhile."""
+    path = local_env_path()
+    local = dotenv_values(path)
+    if configured(MODEL_URL_VAR) or (local.get(MODEL_URL_VAR) and not local.get(DEMO_MARK_VAR)):
+        return None
+    stored = local.get(DEMO_MARK_VAR, "")
+    usable = stored.isdigit() and 0 < int(stored) < 65536 and not port_taken(DEMO_HOST, int(stored))
+    port = int(stored) if usable else free_port()
+    values = {DEMO_MARK_VAR: str(port), MODEL_URL_VAR: f"http://{DEMO_HOST}:{port}/v1"}
+    # The model is on loopback, which agents may reach only when it is listed.
+    if not configured(EGRESS_VAR) and not local.get(EGRESS_VAR):
+        values[EGRESS_VAR] = DEMO_HOST
+    if any(local.get(name) != value for name, value in values.items()):
+        write_local_values(path, values)
+    return port
+
+
+def write_local_values(path: Path, values: dict[str, str]) -> None:
+    """Set `values` in the env file at `path`, keeping its other lines; readable by its owner only, as the keys
+    it holds require."""
+    lines = path.read_text().splitlines() if path.exists() else []
+    kept = [line for line in lines if line.removeprefix("export ").split("=", 1)[0].strip() not in values]
+    if DEMO_COMMENT not in kept:
+        kept.append(DEMO_COMMENT)
+    text = "\n".join([*kept, *(f"{name}={value}" for name, value in values.items())]) + "\n"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w") as handle:
+        handle.write(text)
+    os.replace(temporary, path)
+
+
+def idle() -> NoReturn:
+    # honcho stops every process when one ends: a Procfile entry with nothing (left) to do waits to be stopped.
+    while True:
+        signal.pause()
+
+
+def demo_model() -> NoReturn:
+    """Serve the demo model on the port `start` chose, until make run stops. It refuses to serve unless DEBUG is
+    on, so that no production installation ever answers with it; make run is local by construction, and turns
+    DEBUG on for this one process only. If it stops on its own, the console keeps running without it."""
+    port = os.environ.get(DEMO_PORT_VAR, "")
+    child: subprocess.Popen[bytes] | None = None
+
+    def stop(*_: object) -> NoReturn:
+        if child is not None and child.poll() is None:
+            child.terminate()
+            child.wait(timeout=10)
+        sys.exit(0)
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, stop)
+    if not port:
+        print(f"{MODEL_URL_VAR} is set: agents use that model endpoint, and no demo model is started.", flush=True)
+        idle()
+    command = [str(BIN / "python"), "manage.py", "demo_model", "--port", port]
+    child = subprocess.Popen(command, cwd=ROOT, env={**os.environ, "DJANGO_DEBUG": "true"})
+    code = child.wait()
+    print(
+        f"The demo model stopped (exit {code}): agents on the provider emporix_openai fail until make run starts "
+        "again. Web, workers and scheduler keep running.",
+        flush=True,
+    )
+    idle()
+
+
 # --- start -----------------------------------------------------------------------------------------------------
 
 
@@ -184,15 +284,22 @@ def start() -> NoReturn:
     created = manage("ensure_admin", "--url", f"{base_url()}/console/login/", capture=True).strip()
     if created:
         print("First administrator created: how to sign in is shown once everything is up.", flush=True)
+    demo_port = wire_demo_model()
     database = "DATABASE_URL" if os.environ.get("DATABASE_URL") else f"SQLite in {var_dir()}"
     broker = "REDIS_URL" if os.environ.get("REDIS_URL") else f"file system in {var_dir() / 'broker'}"
-    print(f"Starting web ({base_url()}), worker and scheduler; database: {database}, broker: {broker}.", flush=True)
+    model = f"the demo model on port {demo_port}" if demo_port else MODEL_URL_VAR
+    print(
+        f"Starting web ({base_url()}), workers and scheduler; database: {database}, broker: {broker}, "
+        f"agents' model: {model}.",
+        flush=True,
+    )
     environment = {
         **os.environ,
         HOST_VAR: host(),
         PORT_VAR: str(port()),
         READY_VAR: str(ready_dir),
         NEW_ADMIN_VAR: "1" if created else "",
+        DEMO_PORT_VAR: str(demo_port or ""),
     }
     # honcho inherits the lock, and holds it for as long as web, worker and scheduler run.
     os.set_inheritable(descriptor, True)
@@ -218,11 +325,16 @@ def wait_until_up(ready_dir: Path, deadline: float) -> list[str]:
         time.sleep(0.5)
 
 
-def banner_lines(url: str, admin_file: Path, new_admin: bool) -> list[str]:
+def banner_lines(url: str, admin_file: Path, new_admin: bool, demo_port: str = "") -> list[str]:
     lines = [
         f"AI Service Console is up: {url}/console/  (API docs: {url}/api/docs)",
-        "Web, worker and scheduler are running; Ctrl-C stops all three.",
+        "Web, workers and scheduler are running; Ctrl-C stops them all.",
     ]
+    if demo_port:
+        lines.append(
+            f"Agents on the provider emporix_openai answer with a demo model (http://{DEMO_HOST}:{demo_port}/v1); "
+            f"set {MODEL_URL_VAR} for a real one."
+        )
     if new_admin and admin_file.exists():
         lines += ["", *admin_file.read_text().strip().splitlines(), f"Kept in {admin_file} (readable only by you)."]
     elif admin_file.exists():
@@ -246,14 +358,13 @@ def announce() -> None:
         print(f"Still not up after {READY_TIMEOUT_SECONDS}s: {', '.join(missing)}; see the lines above.", flush=True)
     url = url_of(os.environ[HOST_VAR], int(os.environ[PORT_VAR]))
     admin_file = var_dir() / "first-admin.txt"
-    print(framed(banner_lines(url, admin_file, bool(os.environ.get(NEW_ADMIN_VAR)))), flush=True)
-    # honcho stops everything when one of its processes ends: this one stays until they all stop.
-    while True:
-        signal.pause()
+    demo_port = os.environ.get(DEMO_PORT_VAR, "")
+    print(framed(banner_lines(url, admin_file, bool(os.environ.get(NEW_ADMIN_VAR)), demo_port)), flush=True)
+    idle()
 
 
 def main() -> None:
-    commands = {"check": check, "start": start, "announce": announce}
+    commands = {"check": check, "start": start, "announce": announce, "demo-model": demo_model}
     if len(sys.argv) != 2 or sys.argv[1] not in commands:
         fail(f"usage: {sys.argv[0]} {'|'.join(commands)}")
     commands[sys.argv[1]]()

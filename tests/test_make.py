@@ -266,6 +266,9 @@ def test_worker_and_scheduler_leave_a_readiness_file_only_under_make_run(
     celery._worker_ready()
     celery._beat_ready()
     assert sorted(path.name for path in tmp_path.iterdir()) == ["beat", "worker"]
+    monkeypatch.setenv("MAKE_RUN_READY_NAME", "agents")  # the agent runs' worker (Procfile)
+    celery._worker_ready()
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["agents", "beat", "worker"]
 
 
 def test_the_banner_frames_a_new_administrators_sign_in(tmp_path: Path) -> None:
@@ -293,8 +296,9 @@ def test_the_announcer_waits_for_web_worker_and_scheduler(tmp_path: Path, monkey
         listener.bind(("127.0.0.1", 0))
         listener.listen()
         monkeypatch.setenv("MAKE_RUN_PORT", str(listener.getsockname()[1]))
-        assert serve.wait_until_up(tmp_path, time.monotonic()) == ["worker", "beat"]
+        assert serve.wait_until_up(tmp_path, time.monotonic()) == ["worker", "agents", "beat"]
         (tmp_path / "worker").touch()
+        (tmp_path / "agents").touch()
         (tmp_path / "beat").touch()
         assert serve.wait_until_up(tmp_path, time.monotonic()) == []
     monkeypatch.setenv("MAKE_RUN_PORT", str(free_port()))
@@ -331,10 +335,16 @@ def test_run_serves_on_the_given_port_and_announces_it_once_everything_is_up(tmp
             time.sleep(0.5)
         text = log.read_text()
         assert f"AI Service Console is up: http://127.0.0.1:{port}/console/" in text, text[-3000:]
-        # Announced after web, worker and scheduler, with the first administrator's sign-in on the real port.
+        # Announced after web, workers and scheduler, with the first administrator's sign-in on the real port.
         announced = text.index("Console is up")
         assert text.index("celery@") < announced and text.index("beat: Starting") < announced
+        assert text.index("agents@") < announced
         assert f"sign in at  http://127.0.0.1:{port}/console/login/" in text[announced:]
+        # No model endpoint is configured: agents are pointed at the demo model, on a port of its own.
+        local = serve.dotenv_values(tmp_path / "var" / "local.env")
+        demo = local["DEMO_MODEL_PORT"]
+        assert local["PLATFORM_LLM_BASE_URL"] == f"http://127.0.0.1:{demo}/v1" and demo != str(port)
+        assert f"demo model (http://127.0.0.1:{demo}/v1)" in text[announced:]
         with socket.create_connection(("127.0.0.1", port), timeout=5) as connection:
             connection.sendall(b"GET /api/schema HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
             assert connection.recv(64).split(b"\r\n")[0].endswith(b" 200 OK")
@@ -349,8 +359,8 @@ def test_run_serves_on_the_given_port_and_announces_it_once_everything_is_up(tmp
 @pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM])
 def test_the_announcer_stays_until_stopped_and_stops_quietly(tmp_path: Path, stop: signal.Signals) -> None:
     # honcho ends every process when one exits: the announcer must outlive its banner, and Ctrl-C is no error.
-    (tmp_path / "worker").touch()
-    (tmp_path / "beat").touch()
+    for name in serve.READY_FILES:
+        (tmp_path / name).touch()
     with socket.socket() as listener:
         listener.bind(("127.0.0.1", 0))
         listener.listen()

@@ -1,4 +1,5 @@
-"""Synthetic agents with tools, MCP servers and a token, for benchmarks and tests of export and import."""
+"""Synthetic agents with tools, MCP servers and a token, for benchmarks and tests of export and import; and an
+assistant that runs as it is, for a first agent run."""
 
 from __future__ import annotations
 
@@ -99,6 +100,28 @@ def _agent(tenant: Tenant, public_id: str, n: int, tools: list[str], servers: li
         "enabledMemory": False,
     }
     return _create(tenant, Kind.AGENT, Agent, public_id, body)
+
+
+def seed_assistant(*, tenant: Tenant, prefix: str = "s") -> str:
+    """An agent that runs with nothing more to set up: enabled, started by a message (an endpoint trigger), on the
+    installation's own model (emporix_openai: the demo model under `make run`), with no tool or MCP server that
+    would need an outside service. It remembers the conversation of a session."""
+    body: dict[str, Any] = {
+        "name": {"en": "Demo assistant", "de": "Demo-Assistent"},
+        "description": {"en": "Answers questions; try it from its page in the console."},
+        "type": "generic",
+        "enabled": True,
+        "userPrompt": "You are a helpful assistant of an online shop. Answer briefly.",
+        "triggers": [{"type": "endpoint"}],
+        "llmConfig": {"provider": "emporix_openai", "model": "gpt-4.1-mini", "temperature": 0.2},
+        "nativeTools": [],
+        "mcpServers": [],
+        "agentCollaborations": [],
+        "maxRecursionLimit": 10,
+        "enabledMemory": True,
+    }
+    with transaction.atomic():
+        return _create(tenant, Kind.AGENT, Agent, f"{prefix}-assistant", body)
 
 
 def _create(tenant: Tenant, kind: Kind, model: type[Agent | Tool | McpServer], public_id: str, body: Any) -> str:

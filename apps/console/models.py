@@ -14,6 +14,8 @@ class AuditEvent(models.Model):
         JOB_DELETE = "job.delete", "Deleted a job"
         JOBS_BULK_DELETE = "jobs.bulk_delete", "Deleted jobs in bulk"
         JOB_RETRY = "job.retry", "Retried a job"
+        JOB_CANCEL = "job.cancel", "Cancelled an agent run"
+        AGENT_RUN = "agent.run", "Ran an agent from the console"
         AGENTS_EXPORT = "agents.export", "Exported agents"
         AGENTS_IMPORT = "agents.import", "Imported agents"
         RESOURCE_SAVE = "resource.save", "Saved an agent, tool, MCP server or token"

@@ -257,6 +257,12 @@ def job_fail(*, job_pk: int, message: str) -> bool:
     return job_finish(job_pk=job_pk, status=Job.Status.FAILURE, message=message)
 
 
+def job_cancel(*, job_pk: int, by: str) -> bool:
+    """Stop an in-progress job: it ends in `failure` saying who cancelled it (a running agent run notices at its
+    next step and stops there). False when it had already finished or was deleted."""
+    return job_finish(job_pk=job_pk, status=Job.Status.FAILURE, message=f"Cancelled by {by}.")
+
+
 def _bundle_of(result: dict[str, Any] | None) -> tuple[str, str] | None:
     if result is None or set(result) != {"data", "checksum"}:
         return None

@@ -1,4 +1,6 @@
 // Rows and pages of jobs in progress follow their status (poll.js); the URL to ask comes from the script tag.
+// A page showing an agent run's transcript ([data-transcript] inside the job's element) also asks for the lines
+// written since the last one it shows, and appends them.
 (function () {
   "use strict";
   var url = document.currentScript.dataset.url;
@@ -27,12 +29,70 @@
     show(element, job.status);
     var text = job.message || "";
     element.querySelectorAll('[data-cell="message"]').forEach(function (message) {
-      message.textContent = text.length > 300 ? text.slice(0, 299) + "\u2026" : text;
+      // An agent's answer is shown whole; elsewhere a message is cut to fit its cell.
+      var whole = message.hasAttribute("data-full");
+      message.textContent = whole || text.length <= 300 ? text : text.slice(0, 299) + "\u2026";
     });
-    var finished = element.querySelector('[data-cell="finished"]');
-    if (finished && job.status !== "in_progress") {
-      finished.hidden = false;
+    if (job.status !== "in_progress") {
+      var finished = element.querySelector('[data-cell="finished"]');
+      if (finished) {
+        finished.hidden = false;
+      }
+      element.querySelectorAll("[data-hide-when-finished]").forEach(function (part) { part.hidden = true; });
     }
+  }
+
+  function cell(row, text, className) {
+    var td = document.createElement("td");
+    if (className) {
+      td.className = className;
+    }
+    td.textContent = text;
+    row.appendChild(td);
+    return td;
+  }
+
+  function append(transcript, line) {
+    var row = document.createElement("tr");
+    row.dataset.lineId = line.id;
+    row.className = "line-" + line.kind;
+    var time = document.createElement("time");
+    time.dateTime = line.at;
+    time.textContent = line.at.slice(11, 23);
+    cell(row, "").appendChild(time);
+    var badge = document.createElement("span");
+    badge.className = "badge badge-" + line.severity;
+    badge.textContent = line.severity;
+    cell(row, "").appendChild(badge);
+    var agent = document.createElement("code");
+    agent.textContent = line.agentId;
+    cell(row, "").appendChild(agent);
+    cell(row, line.label);
+    cell(row, line.text, "line-text");
+    transcript.appendChild(row);
+    transcript.dataset.after = line.id;
+  }
+
+  function follow(log) {
+    var element = document.querySelector('[data-job-id="' + CSS.escape(log.jobId) + '"]');
+    var transcript = element && element.querySelector("[data-transcript]");
+    if (!transcript) {
+      return;
+    }
+    log.lines.forEach(function (line) {
+      if (Number(line.id) > Number(transcript.dataset.after || 0)) {
+        append(transcript, line);
+      }
+    });
+    var empty = element.querySelector("[data-transcript-empty]");
+    if (empty && transcript.children.length) {
+      empty.hidden = true;
+    }
+    Object.keys(log.usage || {}).forEach(function (key) {
+      element.querySelectorAll('[data-usage="' + key + '"]').forEach(function (value) {
+        value.textContent = log.usage[key];
+      });
+    });
   }
 
   var elements = [];
@@ -43,8 +103,17 @@
     }
     var query = new URLSearchParams();
     elements.forEach(function (element) { query.append("id", element.dataset.jobId); });
+    // One transcript per page at most.
+    var followed = elements.find(function (element) { return element.querySelector("[data-transcript]"); });
+    if (followed) {
+      query.append("log", followed.dataset.jobId);
+      query.append("after", followed.querySelector("[data-transcript]").dataset.after || "0");
+    }
     return url + "?" + query.toString();
   }, function (body) {
     elements.forEach(function (element) { update(element, body.jobs[element.dataset.jobId]); });
+    if (body.log) {
+      follow(body.log);
+    }
   });
 })();

@@ -193,3 +193,24 @@ class ApiClientForm(forms.Form):
         widget=forms.CheckboxSelectMultiple,
         error_messages={"required": "Choose at least one scope."},
     )
+
+
+# The longest message the Try it panel sends to an agent.
+TRY_MESSAGE_MAX_CHARS = 10_000
+
+
+class AgentTryForm(forms.Form):
+    """A message for an agent, and the conversation to continue (none: a new one)."""
+
+    message = forms.CharField(
+        label="Message", max_length=TRY_MESSAGE_MAX_CHARS, widget=forms.Textarea(attrs={"rows": 3})
+    )
+    session_id = forms.UUIDField(
+        label="Session id",
+        required=False,
+        help_text="Empty: a new conversation. The id of an earlier run's session continues that conversation.",
+    )
+
+    def session(self) -> str | None:
+        value = self.cleaned_data.get("session_id")
+        return str(value) if value else None

@@ -10,12 +10,14 @@ from django.views.decorators.debug import sensitive_variables
 
 from apps.accounts.models import ApiClient
 from apps.accounts.services import IssuedClient, api_client_create, api_client_revoke
+from apps.agentic.errors import AgentNotRunnable
+from apps.agentic.services import new_session_id, run_create
 from apps.agents import services as agent_services
 from apps.agents.api.serializers import Upsert
 from apps.agents.bundle import bundle_decode
 from apps.agents.errors import ResourceError
 from apps.agents.importing import bundle_apply
-from apps.agents.models import Kind
+from apps.agents.models import Agent, Kind
 from apps.agents.names import KIND_NAMES, with_article
 from apps.console.catalogue import selectors
 from apps.console.models import AuditEvent
@@ -157,3 +159,34 @@ def console_api_client_revoke(*, user: Any, client: ApiClient) -> None:
             object_id=client.client_id,
             detail={"name": client.name},
         )
+
+
+def agent_run_problem(agent: Agent) -> str | None:
+    """Why a message cannot start the agent, as the chat endpoints refuse it; None when it can."""
+    if not agent.enabled:
+        return f"The agent {agent.public_id} is disabled: enable it to run it."
+    triggers = agent.body.get("triggers") if isinstance(agent.body, dict) else None
+    if not any(isinstance(t, dict) and t.get("type") == "endpoint" for t in triggers or []):
+        return (
+            f"The agent {agent.public_id} has no endpoint trigger, so no message can start it: add "
+            '{"type": "endpoint"} to its triggers to run it here.'
+        )
+    return None
+
+
+def console_agent_try(*, user: Any, tenant: Tenant, agent: Agent, message: str, session_id: str | None) -> Job:
+    """Start a run of `agent` on `message` (the Try it panel), as chat-async does: an AGENT_CHAT job a worker
+    runs, in the session given or a new one. Refused with AgentNotRunnable as the chat endpoints refuse it."""
+    problem = agent_run_problem(agent)
+    if problem is not None:
+        raise AgentNotRunnable(problem, field="agentId")
+    with transaction.atomic():
+        job = run_create(tenant=tenant, agent=agent, message=message, session_id=session_id or new_session_id())
+        audit_record(
+            user=user,
+            tenant=tenant,
+            action=AuditEvent.Action.AGENT_RUN,
+            object_id=agent.public_id,
+            detail={"jobId": job.job_id, "sessionId": job.session_id, "requestId": job.request_id},
+        )
+    return job

@@ -30,6 +30,7 @@ def _kind_paths(kind: Kind) -> list[URLPattern]:
 
 urlpatterns: list[URLPattern] = [
     path("agents/export", views.agents_export, name="agents-export"),
+    path("agents/<page_id:public_id>/try", views.agent_try, name="agents-try"),
     *(pattern for kind in PAGES for pattern in _kind_paths(kind)),
     path("import/", import_views.import_start, name="import"),
     path("import/preview", import_views.import_preview, name="import-preview"),

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
-from typing import Any
+from typing import Any, cast
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
@@ -22,14 +23,15 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 
+from apps.agentic.errors import RunError
 from apps.agents import selectors as agent_selectors
 from apps.agents.errors import ResourceInUse, ResourceNotFound
-from apps.agents.models import Kind
-from apps.agents.representation import public_representation
-from apps.console.access import tenant_access
+from apps.agents.models import Agent, Kind
+from apps.agents.representation import AnyResource, public_representation
+from apps.console.access import TenantAccess, tenant_access
 from apps.console.catalogue import selectors, services
 from apps.console.catalogue.editing import form_initial, render_form, resource_form, save_resource
-from apps.console.catalogue.forms import DeleteForm
+from apps.console.catalogue.forms import AgentTryForm, DeleteForm
 from apps.console.catalogue.pages import (
     PAGE_SIZE,
     PAGES,
@@ -41,6 +43,7 @@ from apps.console.catalogue.pages import (
     resource_or_404,
     resource_row,
 )
+from apps.console.catalogue.trying import try_it_context
 from apps.core.ids import is_stored_id, new_object_id
 from apps.core.listing import ListParams, SortKey
 from apps.jobs.errors import JobError
@@ -103,9 +106,22 @@ def resource_list(request: HttpRequest, tenant: str, kind: Kind) -> HttpResponse
 @login_required
 @allow("GET")
 def resource_detail(request: HttpRequest, tenant: str, kind: Kind, public_id: str) -> HttpResponse:
-    page = PAGES[kind]
     access = tenant_access(request.user, tenant)
     resource = resource_or_404(access, kind, public_id)
+    return _detail(request, access, kind, resource, run_id=request.GET.get("run"))
+
+
+def _detail(
+    request: HttpRequest,
+    access: TenantAccess,
+    kind: Kind,
+    resource: AnyResource,
+    *,
+    run_id: str | None = None,
+    try_form: AgentTryForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    page, tenant, public_id = PAGES[kind], access.tenant.name, resource.public_id
     context = {
         **page_context(access, page),
         "resource": resource_row(page, tenant, resource),
@@ -114,8 +130,14 @@ def resource_detail(request: HttpRequest, tenant: str, kind: Kind, public_id: st
         "used_by": related_links(
             tenant, selectors.resource_used_by(tenant=access.tenant, kind=kind, public_id=public_id)
         ),
+        # Running an agent is acting: a viewer has no panel (and the form's target answers 403).
+        "try_it": (
+            try_it_context(access, cast(Agent, resource), run_id=run_id, form=try_form)
+            if kind == Kind.AGENT and access.can_act
+            else None
+        ),
     }
-    return render(request, "console/catalogue/resource_detail.html", context)
+    return render(request, "console/catalogue/resource_detail.html", context, status=status)
 
 
 # --- writing ----------------------------------------------------------------------------------------------------
@@ -200,6 +222,30 @@ def resource_delete(request: HttpRequest, tenant: str, kind: Kind, public_id: st
         "form": form,
     }
     return render(request, "console/catalogue/resource_delete.html", context, status=status)
+
+
+@login_required
+@allow("POST")
+def agent_try(request: HttpRequest, tenant: str, public_id: str) -> HttpResponse:
+    """Start a run of the agent on the message typed in its Try it panel, then show the panel following it."""
+    access = tenant_access(request.user, tenant, act=True)
+    agent = cast(Agent, resource_or_404(access, Kind.AGENT, public_id))
+    form = AgentTryForm(request.POST)
+    if not form.is_valid():
+        return _detail(request, access, Kind.AGENT, agent, try_form=form, status=400)
+    try:
+        job = services.console_agent_try(
+            user=request.user,
+            tenant=access.tenant,
+            agent=agent,
+            message=form.cleaned_data["message"],
+            session_id=form.session(),
+        )
+    except RunError as exc:
+        form.add_error(None, exc.message)
+        return _detail(request, access, Kind.AGENT, agent, try_form=form, status=400)
+    url = PAGES[Kind.AGENT].url("detail", tenant, public_id)
+    return redirect(f"{url}?{urlencode({'run': job.job_id})}#try-it")
 
 
 @login_required

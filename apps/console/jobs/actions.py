@@ -1,6 +1,6 @@
-"""The console's job actions: delete one, delete in bulk, retry. Managers only (`act=True`: a viewer gets 403,
-an outsider 404); each shows a confirmation first where it destroys anything, changes state only on POST, and
-leaves an audit event (apps/console/jobs/services.py)."""
+"""The console's job actions: delete one, delete in bulk, retry (an agent run: rerun), cancel an agent run.
+Managers only (`act=True`: a viewer gets 403, an outsider 404); each shows a confirmation first where it destroys
+anything, changes state only on POST, and leaves an audit event (apps/console/jobs/services.py)."""
 
 from __future__ import annotations
 
@@ -121,5 +121,22 @@ def job_retry(request: HttpRequest, tenant: str, job_id: str) -> HttpResponse:
     except JobNotRetryable as exc:
         messages.error(request, exc.message)
         return redirect(_detail_url(tenant, job.job_id))
-    messages.success(request, f"Started job {retry.job_id} to retry the {job.noun} of job {job.job_id}.")
+    done = "rerun the agent run" if job.type == Job.Type.AGENT_CHAT else f"retry the {job.noun}"
+    messages.success(request, f"Started job {retry.job_id} to {done} of job {job.job_id}.")
     return redirect(_detail_url(tenant, retry.job_id))
+
+
+@login_required
+@require_POST
+def job_cancel(request: HttpRequest, tenant: str, job_id: str) -> HttpResponse:
+    """Stop an agent run in progress: the job fails at once, saying who cancelled it, and the worker running it
+    stops at its next step."""
+    access = tenant_access(request.user, tenant, act=True)
+    job = _job_or_404(access, job_id)
+    if job.type != Job.Type.AGENT_CHAT:
+        messages.error(request, f"Only agent runs can be cancelled, not {job.type} jobs.")
+    elif services.console_job_cancel(user=request.user, job=job):
+        messages.success(request, f"Cancelled job {job.job_id}.")
+    else:
+        messages.error(request, "This run has already finished; there is nothing to cancel.")
+    return redirect(_detail_url(tenant, job.job_id))

@@ -23,6 +23,8 @@ class JobFilterForm(forms.Form):
     status = forms.ChoiceField(label="Status", choices=_any("Any status", Job.Status.values), required=False)
     agent_type = forms.ChoiceField(label="Agent type", choices=_any("Any", Job.AgentType.values), required=False)
     agent = forms.CharField(label="Agent id", max_length=ID_MAX_LENGTH, required=False, strip=True)
+    # The runs of one conversation (the link on an agent run's page).
+    session = forms.CharField(label="Session id", max_length=ID_MAX_LENGTH, required=False, strip=True)
     created_from = forms.DateField(label="Created from", required=False, widget=forms.DateInput(attrs={"type": "date"}))
     created_to = forms.DateField(label="Created to", required=False, widget=forms.DateInput(attrs={"type": "date"}))
     q = forms.CharField(label="Message contains", max_length=200, required=False, strip=True)
@@ -30,7 +32,7 @@ class JobFilterForm(forms.Form):
         label="Sort", choices=[("newest", "Newest first"), ("oldest", "Oldest first")], required=False, initial="newest"
     )
 
-    FILTER_FIELDS = ("type", "status", "agent_type", "agent", "created_from", "created_to", "q")
+    FILTER_FIELDS = ("type", "status", "agent_type", "agent", "session", "created_from", "created_to", "q")
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -52,6 +54,8 @@ class JobFilterForm(forms.Form):
                 q &= Q(**{column: data[name]})
         if data.get("agent"):
             q &= Q(agent_id=data["agent"])
+        if data.get("session"):
+            q &= Q(session_id=data["session"])
         if data.get("created_from"):
             q &= Q(created_at__gte=_midnight(data["created_from"]))
         if data.get("created_to") and data["created_to"] < date.max:

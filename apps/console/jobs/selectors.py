@@ -16,6 +16,7 @@ from typing import Any
 
 from django.db.models import Count, Q, QuerySet
 
+from apps.agentic.models import LogMessage
 from apps.console.models import AuditEvent
 from apps.core.ids import is_stored_id
 from apps.core.timefmt import parse_instant
@@ -171,6 +172,24 @@ def job_matching(*, tenant: Tenant, filters: Q) -> QuerySet[Job]:
 def job_count_bounded(*, tenant: Tenant, filters: Q, limit: int = COUNT_LIMIT) -> int:
     """How many jobs match, counting no further than `limit` + 1: more than `limit` means "more than"."""
     return _jobs(tenant).filter(filters).order_by()[: limit + 1].count()
+
+
+# --- Agent runs ------------------------------------------------------------------------------------------------
+
+# A page, or one live update, shows at most this many lines of a run's transcript.
+LOG_LINES = 500
+
+
+def run_log(
+    *, tenant: Tenant, request_id: str, after: int | None = None, limit: int = LOG_LINES
+) -> list[dict[str, Any]]:
+    """The lines of a run's request log in the order they were written, those after the line `after` only when
+    given (a page that follows a run asks for what is new)."""
+    rows = LogMessage.objects.filter(tenant_id=tenant.pk, request_id=request_id)
+    if after is not None:
+        rows = rows.filter(pk__gt=after)
+    columns = ("id", "timestamp", "severity", "agent_id", "message")
+    return list(rows.order_by("timestamp", "id").values(*columns)[:limit])
 
 
 # --- The audit trail -----------------------------------------------------------------------------------------

@@ -55,11 +55,28 @@ def console_jobs_delete(
 
 
 def console_job_retry(*, user: Any, job: Job) -> Job:
-    """A new job for a failed export or import (refused with apps.jobs.errors.JobNotRetryable otherwise)."""
+    """A new job for a failed export, import or agent run (refused with apps.jobs.errors.JobNotRetryable
+    otherwise)."""
     with transaction.atomic():
         retry = job_services.job_retry(job=job)
         _audit(user, job, AuditEvent.Action.JOB_RETRY, {"type": job.type, "retryJobId": retry.job_id})
     return retry
+
+
+def console_job_cancel(*, user: Any, job: Job) -> bool:
+    """Stop an agent run in progress, in the name of the console user; False (and no audit event) when it had
+    already finished, or is not an agent run: exports and imports run to their end."""
+    if job.type != Job.Type.AGENT_CHAT:
+        return False
+    with transaction.atomic():
+        cancelled = job_services.job_cancel(job_pk=job.pk, by=_who(user))
+        if cancelled:
+            _audit(user, job, AuditEvent.Action.JOB_CANCEL, {"type": job.type, "agentId": job.agent_id})
+    return cancelled
+
+
+def _who(user: Any) -> str:
+    return str(getattr(user, "username", "") or "a console user")
 
 
 def _audit(user: Any, job: Job, action: AuditEvent.Action, detail: dict[str, Any]) -> None:

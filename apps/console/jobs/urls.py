@@ -23,5 +23,6 @@ urlpatterns: list[URLPattern] = [
     path("jobs/<page_id:job_id>/export.json", views.job_export, name="job-export"),
     path("jobs/<page_id:job_id>/delete", actions.job_delete, name="job-delete"),
     path("jobs/<page_id:job_id>/retry", actions.job_retry, name="job-retry"),
+    path("jobs/<page_id:job_id>/cancel", actions.job_cancel, name="job-cancel"),
     path("audit/", views.audit, name="audit"),
 ]

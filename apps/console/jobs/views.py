@@ -21,7 +21,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET
 
 from apps.console.access import tenant_access
-from apps.console.jobs import selectors
+from apps.console.jobs import runs, selectors
 from apps.console.jobs.forms import JobFilterForm
 from apps.console.jobs.selectors import Cursor
 from apps.core.budget import QueryTimeout, statement_budget
@@ -128,7 +128,9 @@ def _page_link(base: str, criteria: dict[str, str], name: str, cursor: Cursor | 
 @login_required
 @require_GET
 def job_statuses(request: HttpRequest, tenant: str) -> JsonResponse:
-    """The status and message of the jobs named by `id` parameters, for pages that show jobs in progress."""
+    """The status and message of the jobs named by `id` parameters, for pages that show jobs in progress. A page
+    that follows an agent run's transcript names its job in `log`, with `after`, the last line it shows: the
+    answer then holds the lines written since, and the run's usage."""
     access = tenant_access(request.user, tenant)
     job_ids = request.GET.getlist("id")[:STATUS_IDS_MAX]
     jobs = {
@@ -140,7 +142,16 @@ def job_statuses(request: HttpRequest, tenant: str) -> JsonResponse:
         }
         for row in selectors.job_statuses(tenant=access.tenant, job_ids=job_ids)
     }
-    return JsonResponse({"jobs": jobs})
+    body: dict[str, Any] = {"jobs": jobs}
+    log_job = request.GET.get("log")
+    if log_job:
+        # Read after the statuses: a run that finished in between has written all its lines by then.
+        body["log"] = runs.log_update(tenant=access.tenant, job_id=log_job, after=_line_id(request.GET.get("after")))
+    return JsonResponse(body)
+
+
+def _line_id(text: str | None) -> int:
+    return int(text) if text and text.isascii() and text.isdigit() and len(text) < 19 else 0
 
 
 @login_required
@@ -161,6 +172,7 @@ def job_detail(request: HttpRequest, tenant: str, job_id: str) -> HttpResponse:
         "exported": _export_summary(job),
         "retries": selectors.job_retries(job=job),
         "retryable": access.can_act and job.retryable,
+        "run": runs.run_panel(access=access, job=job) if job.type == Job.Type.AGENT_CHAT else None,
     }
     return render(request, "console/jobs/detail.html", context)
 
@@ -191,6 +203,8 @@ def _payload_summary(job: Job) -> dict[str, Any] | None:
     payload = job.payload
     if payload is None:
         return None
+    if job.type == Job.Type.AGENT_CHAT and isinstance(payload, dict) and isinstance(payload.get("message"), str):
+        return {"kind": "message", "text": _shortened(payload["message"], 4000)}
     if isinstance(payload, dict) and isinstance(payload.get("agentIds"), list):
         return {"kind": "agents", "agent_ids": [str(agent_id) for agent_id in payload["agentIds"]]}
     if isinstance(payload, dict) and "data" in payload:
