@@ -29,7 +29,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -39,7 +38,7 @@ from run import HOST, PY, ROOT, Caller, Request, manage, start_server, token_for
 from transfer import children, peak_rss_mb, psql
 
 sys.path.insert(0, str(ROOT))
-from apps.agentic.demo_model import DemoModelServer, Reply  # noqa: E402
+from apps.agentic.demo_model import DemoModelServer, Reply
 
 START, END = "<!-- agents:start -->", "<!-- agents:end -->"
 BROKER = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
