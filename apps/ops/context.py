@@ -1,0 +1,65 @@
+"""The console's banner when jobs wait and no worker answers.
+
+It runs on every console page, so it must cost almost nothing: the count of waiting jobs is cached for a few
+seconds, the workers are asked only when none has been seen for WORKER_MISSING_AFTER_SECONDS, and then by at most
+one request every few seconds across all web processes (the others read what it found)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.http import HttpRequest
+
+from apps.ops import workers
+from apps.ops.selectors import Waiting, waiting_jobs
+
+WAITING_KEY = "ops:jobs:waiting"
+WAITING_SECONDS = 5.0
+PROBING_KEY = "ops:workers:probing"
+PROBE_EVERY_SECONDS = 5.0
+
+
+@dataclass(frozen=True)
+class MissingWorkers:
+    waiting: int
+    silent_seconds: int | None  # None: no worker has answered since the cache was last emptied
+    threshold_seconds: int
+
+
+def worker_banner(request: HttpRequest) -> dict[str, Any]:
+    if not request.path.startswith("/console/") or not request.user.is_authenticated:
+        return {}
+    return {"missing_workers": missing_workers()}
+
+
+def missing_workers() -> MissingWorkers | None:
+    waiting = _waiting()
+    if not waiting.count:
+        return None
+    threshold = int(settings.WORKER_MISSING_AFTER_SECONDS)
+    if _seen_within(threshold):
+        return None
+    if cache.add(PROBING_KEY, 1, timeout=PROBE_EVERY_SECONDS) and workers.ping_workers():
+        return None
+    if _seen_within(threshold):  # another process's probe found one meanwhile
+        return None
+    seen = workers.last_seen()
+    silent = int(time.time() - seen) if seen is not None else None
+    return MissingWorkers(waiting=waiting.count, silent_seconds=silent, threshold_seconds=threshold)
+
+
+def _seen_within(seconds: int) -> bool:
+    seen = workers.last_seen()
+    return seen is not None and time.time() - seen < seconds
+
+
+def _waiting() -> Waiting:
+    cached: Waiting | None = cache.get(WAITING_KEY)
+    if cached is None:
+        cached = waiting_jobs()
+        cache.set(WAITING_KEY, cached, timeout=WAITING_SECONDS)
+    return cached
