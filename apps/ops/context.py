@@ -31,17 +31,20 @@ class MissingWorkers:
 
 
 def worker_banner(request: HttpRequest) -> dict[str, Any]:
-    if not request.path.startswith("/console/") or not request.user.is_authenticated:
+    # Pages answered before authentication (a 413 from apps.core.middleware) have no user: they get no banner.
+    user = getattr(request, "user", None)
+    if not request.path.startswith("/console/") or user is None or not user.is_authenticated:
         return {}
     return {"missing_workers": missing_workers()}
 
 
 def missing_workers() -> MissingWorkers | None:
+    threshold = int(settings.WORKER_MISSING_AFTER_SECONDS)
+    # Most pages stop here, on one cache read: a worker answered recently.
+    if _seen_within(threshold):
+        return None
     waiting = _waiting()
     if not waiting.count:
-        return None
-    threshold = int(settings.WORKER_MISSING_AFTER_SECONDS)
-    if _seen_within(threshold):
         return None
     if cache.add(PROBING_KEY, 1, timeout=PROBE_EVERY_SECONDS) and workers.ping_workers():
         return None

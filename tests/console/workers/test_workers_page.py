@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 import redis
 from django.conf import settings as django_settings
+from django.core.cache import cache
 from django.test import Client
 from django.utils import timezone
 
@@ -155,6 +156,19 @@ def test_no_banner_and_no_question_to_the_workers_while_no_job_waits(
     def never() -> list[str]:
         raise AssertionError("the workers were asked although no job waits")
 
+    monkeypatch.setattr(workers, "ping_workers", never)
+
+    assert "missing-workers" not in manager_client.get("/console/acme/").content.decode()
+
+
+def test_no_banner_and_no_question_to_the_workers_while_one_answered_recently(
+    manager_client: Client, make_job: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def never() -> list[str]:
+        raise AssertionError("the workers were asked although one answered moments ago")
+
+    make_job(status="in_progress")
+    cache.set(workers.LAST_SEEN_KEY, time.time() - 5, timeout=None)
     monkeypatch.setattr(workers, "ping_workers", never)
 
     assert "missing-workers" not in manager_client.get("/console/acme/").content.decode()
