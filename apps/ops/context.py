@@ -10,6 +10,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+import redis
 from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest
@@ -35,7 +36,11 @@ def worker_banner(request: HttpRequest) -> dict[str, Any]:
     user = getattr(request, "user", None)
     if not request.path.startswith("/console/") or user is None or not user.is_authenticated:
         return {}
-    return {"missing_workers": missing_workers()}
+    try:
+        return {"missing_workers": missing_workers()}
+    except (redis.RedisError, OSError):
+        # The cache lives in Redis when the broker does: a page must not fail because the banner cannot tell.
+        return {}
 
 
 def missing_workers() -> MissingWorkers | None:

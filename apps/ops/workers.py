@@ -16,8 +16,9 @@ from typing import Any
 import redis
 from django.conf import settings
 from django.core.cache import cache
+from kombu.exceptions import OperationalError
 
-from apps.ops.checks import redis_client
+from apps.ops.checks import OK, broker_check, redis_client
 from config.celery import app
 
 # How long one picture of the workers is shown before someone asks again, and how long a ping waits for answers.
@@ -49,6 +50,7 @@ class QueueDepth:
 
 @dataclass(frozen=True)
 class WorkersSnapshot:
+    broker: str  # "ok", or why the broker did not answer (apps.ops.checks)
     workers: list[Worker]
     queues: list[QueueDepth]
     taken_at: float
@@ -61,7 +63,9 @@ def workers_snapshot() -> WorkersSnapshot:
     fresh = cached is not None and time.time() - cached.taken_at < OVERVIEW_SECONDS
     if cached is not None and (fresh or not cache.add(REFRESHING_KEY, 1, timeout=OVERVIEW_SECONDS)):
         return cached
-    snapshot = WorkersSnapshot(workers=ask_workers(), queues=queue_depths(), taken_at=time.time())
+    snapshot = WorkersSnapshot(
+        broker=broker_check(), workers=ask_workers(), queues=queue_depths(), taken_at=time.time()
+    )
     cache.set(OVERVIEW_KEY, snapshot, timeout=None)
     cache.delete(REFRESHING_KEY)
     return snapshot
@@ -73,13 +77,24 @@ def ask_workers() -> list[Worker]:
         return []
     now = time.time()
     inspect = app.control.inspect(destination=answered, limit=len(answered), timeout=PING_TIMEOUT_SECONDS)
-    stats, active, queues = inspect.stats() or {}, inspect.active() or {}, inspect.active_queues() or {}
+    try:
+        stats, active, queues = inspect.stats() or {}, inspect.active() or {}, inspect.active_queues() or {}
+    except (OperationalError, OSError):
+        # The broker went away between the ping and now: show the workers by name, without their details.
+        stats, active, queues = {}, {}, {}
     return [_worker(name, stats.get(name, {}), active.get(name), queues.get(name), now) for name in sorted(answered)]
 
 
 def ping_workers() -> list[str]:
     """The names of the workers that answer a ping now; records "last seen" when any does."""
-    replies: list[dict[str, Any]] = app.control.ping(timeout=PING_TIMEOUT_SECONDS) or []
+    # Celery retries a broadcast to a broker that is down for several seconds, then raises: a quick look first
+    # keeps a page from hanging (and failing) while Redis is away. No broker, no worker can answer.
+    if broker_check() != OK:
+        return []
+    try:
+        replies: list[dict[str, Any]] = app.control.ping(timeout=PING_TIMEOUT_SECONDS) or []
+    except (OperationalError, OSError):
+        return []
     names = [name for reply in replies for name in reply]
     if names:
         cache.set(LAST_SEEN_KEY, time.time(), timeout=None)

@@ -216,3 +216,39 @@ def test_a_real_worker_is_listed_and_once_it_stops_waiting_jobs_raise_the_banner
     assert "missing-workers" not in while_running
     assert 'id="missing-workers"' in after and "no worker has answered\n    for " in after
     assert 'id="missing-workers"' in admin_after and "No worker answered" in admin_after
+
+
+def test_with_the_broker_down_the_page_says_so_at_once_instead_of_hanging(
+    platform_admin_client: Client, settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        closed = listener.getsockname()[1]
+    settings.CELERY_BROKER_URL = f"redis://127.0.0.1:{closed}/0"
+
+    def never(**kwargs: Any) -> list[Any]:
+        raise AssertionError("a broadcast was sent to a broker that does not answer")
+
+    monkeypatch.setattr(workers.app.control, "ping", never)
+    started = time.monotonic()
+    response = platform_admin_client.get(PAGE)
+
+    assert response.status_code == 200
+    assert 'id="broker-down"' in response.content.decode()
+    assert "unknown" in response.content.decode()  # the queues' depth
+    assert time.monotonic() - started < 5
+
+
+def test_a_page_still_answers_when_the_banner_cannot_read_the_cache(
+    manager_client: Client, make_job: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def down(*args: Any, **kwargs: Any) -> Any:
+        raise redis.ConnectionError("Error 111 connecting to 127.0.0.1:6379.")
+
+    make_job(status="in_progress")
+    monkeypatch.setattr(workers, "last_seen", down)
+
+    response = manager_client.get("/console/acme/")
+
+    assert response.status_code == 200
+    assert "missing-workers" not in response.content.decode()
