@@ -1,4 +1,5 @@
-"""The console's banner when jobs wait and no worker answers.
+"""The console's banner when jobs wait and no worker answers: a job has waited longer than
+WORKER_MISSING_AFTER_SECONDS and no worker has answered within that time.
 
 It runs on every console page, so it must cost almost nothing: the count of waiting jobs is cached for a few
 seconds, the workers are asked only when none has been seen for WORKER_MISSING_AFTER_SECONDS, and then by at most
@@ -8,12 +9,14 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import redis
 from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest
+from django.utils import timezone
 
 from apps.ops import workers
 from apps.ops.selectors import Waiting, waiting_jobs
@@ -49,7 +52,8 @@ def missing_workers() -> MissingWorkers | None:
     if _seen_within(threshold):
         return None
     waiting = _waiting()
-    if not waiting.count:
+    # A job that has waited less than the threshold says nothing yet: the workers may simply be busy or starting.
+    if waiting.oldest_created_at is None or _age(waiting.oldest_created_at) < threshold:
         return None
     if cache.add(PROBING_KEY, 1, timeout=PROBE_EVERY_SECONDS) and workers.ping_workers():
         return None
@@ -58,6 +62,10 @@ def missing_workers() -> MissingWorkers | None:
     seen = workers.last_seen()
     silent = int(time.time() - seen) if seen is not None else None
     return MissingWorkers(waiting=waiting.count, silent_seconds=silent, threshold_seconds=threshold)
+
+
+def _age(instant: datetime) -> float:
+    return (timezone.now() - instant).total_seconds()
 
 
 def _seen_within(seconds: int) -> bool:

@@ -340,7 +340,7 @@ CELERY_TASK_DEFAULT_QUEUE = "celery"
 AGENT_QUEUE = "agents"
 CELERY_TASK_QUEUES: dict[str, dict[str, object]] = {CELERY_TASK_DEFAULT_QUEUE: {}, AGENT_QUEUE: {}}
 JOB_QUEUES = {"AGENT_CHAT": AGENT_QUEUE}
-# The console's banner: jobs are waiting and no worker has answered a ping or an inspect for this long.
+# The console's banner: a job has waited this long and no worker has answered a ping or an inspect for as long.
 WORKER_MISSING_AFTER_SECONDS = env_int("WORKER_MISSING_AFTER_SECONDS", 60, minimum=1)
 CELERY_BEAT_SCHEDULE = {
     "jobs-sweep": {"task": "apps.jobs.tasks.jobs_sweep", "schedule": float(JOB_SWEEP_INTERVAL_SECONDS)},

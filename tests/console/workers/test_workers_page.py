@@ -167,8 +167,21 @@ def test_no_banner_and_no_question_to_the_workers_while_one_answered_recently(
     def never() -> list[str]:
         raise AssertionError("the workers were asked although one answered moments ago")
 
-    make_job(status="in_progress")
+    job = make_job(status="in_progress")
+    Job.objects.filter(pk=job.pk).update(created_at=timezone.now() - timedelta(minutes=5))
     cache.set(workers.LAST_SEEN_KEY, time.time() - 5, timeout=None)
+    monkeypatch.setattr(workers, "ping_workers", never)
+
+    assert "missing-workers" not in manager_client.get("/console/acme/").content.decode()
+
+
+def test_no_banner_while_the_waiting_jobs_are_younger_than_the_threshold(
+    manager_client: Client, make_job: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def never() -> list[str]:
+        raise AssertionError("the workers were asked about a job that has just arrived")
+
+    make_job(status="in_progress")
     monkeypatch.setattr(workers, "ping_workers", never)
 
     assert "missing-workers" not in manager_client.get("/console/acme/").content.decode()
@@ -178,7 +191,8 @@ def test_the_banner_shows_when_jobs_wait_and_no_worker_ever_answered(
     manager_client: Client, make_job: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(workers, "ping_workers", list)
-    make_job(status="in_progress")
+    job = make_job(status="in_progress")
+    Job.objects.filter(pk=job.pk).update(created_at=timezone.now() - timedelta(seconds=61))
 
     text = manager_client.get("/console/acme/").content.decode()
 
