@@ -32,6 +32,7 @@ urlpatterns = [
         ),
         name="openapi-redoc",
     ),
+    path("", include("apps.ops.urls")),
     path("admin/", admin.site.urls),
     path("oidc/", include("mozilla_django_oidc.urls")),
     path("console/", include("apps.console.urls")),

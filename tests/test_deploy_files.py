@@ -4,8 +4,12 @@ needed: the files are read as text and YAML, the way compose interpolates them."
 from __future__ import annotations
 
 import fnmatch
+import http.server
 import json
 import re
+import subprocess
+import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +51,7 @@ def secret_looking_environment() -> list[tuple[str, str, str]]:
 
 
 def test_the_compose_file_is_valid_yaml_with_the_application_services() -> None:
-    assert {"postgres", "redis", "keycloak", "web", "worker", "beat"} <= set(compose()["services"])
+    assert {"postgres", "redis", "keycloak", "migrate", "web", "worker", "beat"} <= set(compose()["services"])
 
 
 @pytest.mark.parametrize("secret", SECRETS)
@@ -62,7 +66,7 @@ def test_every_secret_is_required_with_an_explanation_and_has_no_default(secret:
 
 
 def test_the_application_services_get_all_four_keys_from_the_environment() -> None:
-    for service in ("web", "worker", "beat"):
+    for service in ("migrate", "web", "worker", "beat"):
         variables = compose()["services"][service]["environment"]
         for name in ("DJANGO_SECRET_KEY", "EXPORT_SIGNING_KEY", "TOKEN_ENCRYPTION_KEYS", "API_CLIENT_SECRET_PEPPER"):
             assert variables[name].startswith(f"${{{name}:?"), (service, name)
@@ -92,6 +96,91 @@ def test_the_realm_import_takes_every_client_secret_from_the_environment() -> No
         "acme-machine": "${ACME_MACHINE_SECRET}",
         "globex-machine": "${GLOBEX_MACHINE_SECRET}",
     }
+
+
+APPLICATION = ("migrate", "web", "worker", "beat")
+
+
+def test_the_image_is_built_once_and_every_application_service_runs_it_by_name() -> None:
+    services = compose()["services"]
+    builders = [name for name, definition in services.items() if "build" in definition]
+    image = services["migrate"]["image"]
+
+    assert builders == ["migrate"]
+    assert all(services[name]["image"] == image for name in APPLICATION)
+    # Never looked for in a registry: a missing image is an error, not a pull of someone else's.
+    assert all(services[name]["pull_policy"] == "never" for name in ("web", "worker", "beat"))
+
+
+def test_a_one_shot_migrate_service_runs_the_migrations_once_the_database_is_healthy() -> None:
+    migrate = compose()["services"]["migrate"]
+
+    assert migrate["command"] == "python manage.py migrate --noinput"
+    assert migrate["restart"] == "no"
+    assert migrate["depends_on"]["postgres"] == {"condition": "service_healthy"}
+    assert "healthcheck" not in migrate and "ports" not in migrate
+
+
+@pytest.mark.parametrize("service", ["web", "worker", "beat"])
+def test_the_long_running_services_start_only_after_the_migrations_have_finished(service: str) -> None:
+    definition = compose()["services"][service]
+
+    assert definition["depends_on"]["migrate"] == {"condition": "service_completed_successfully"}
+    assert definition["depends_on"]["postgres"] == {"condition": "service_healthy"}
+    assert definition["depends_on"]["redis"] == {"condition": "service_healthy"}
+    assert "migrate" not in definition["command"]  # nobody else migrates
+
+
+def test_the_web_service_is_healthy_when_readyz_answers() -> None:
+    check = compose()["services"]["web"]["healthcheck"]
+    command = " ".join(check["test"])
+
+    assert check["test"][0] == "CMD"
+    assert "http://127.0.0.1:8000/readyz" in command
+    # urlopen raises on a 503, so an unready web is unhealthy; the probe's own timeout is within Docker's.
+    assert "urlopen(" in command and "timeout=3" in command
+    assert _seconds(check["timeout"]) > 3
+
+
+def test_the_worker_is_healthy_when_it_answers_a_ping_through_the_broker() -> None:
+    check = compose()["services"]["worker"]["healthcheck"]
+
+    assert check["test"][0] == "CMD-SHELL"
+    # $$ is compose's escape: the shell in the container sees $HOSTNAME, the worker's default node name.
+    assert check["test"][1] == "celery --app config inspect ping --destination celery@$$HOSTNAME --timeout 5"
+    assert _seconds(check["timeout"]) > 5
+
+
+def test_the_web_healthcheck_command_fails_on_a_503_and_passes_on_a_200() -> None:
+    """The healthcheck's Python, run against a tiny server answering what /readyz would."""
+    status = {"code": 503}
+
+    class Readyz(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(status["code"] if self.path == "/readyz" else 404)
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Readyz)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    code = compose()["services"]["web"]["healthcheck"]["test"][3].replace("8000", str(server.server_port))
+    try:
+        unready = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=30)
+        status["code"] = 200
+        ready = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=30)
+    finally:
+        server.shutdown()
+
+    assert unready.returncode != 0
+    assert ready.returncode == 0, ready.stderr
+
+
+def _seconds(duration: str) -> float:
+    match = re.fullmatch(r"(\d+)s", duration)
+    assert match, duration
+    return float(match[1])
 
 
 # --- Dockerfile ------------------------------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from apps.tenants.models import Membership, Tenant
 
 # Console paths beside /console/<tenant>/ (apps/console/urls.py): a tenant of that name could not be reached.
-RESERVED_NAMES = frozenset({"login", "logout"})
+RESERVED_NAMES = frozenset({"login", "logout", "workers"})
 
 
 def tenant_create(*, name: str) -> Tenant:

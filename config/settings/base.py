@@ -52,9 +52,12 @@ INSTALLED_APPS = [
     "apps.jobs",
     "apps.agentic",
     "apps.console",
+    "apps.ops",
 ]
 
 MIDDLEWARE = [
+    # First: /healthz and /readyz answer orchestrators that call by IP address, before any host check or redirect.
+    "apps.ops.middleware.ProbeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Early, so that responses made by the middleware below it (errors, redirects) carry the policy too.
     "csp.middleware.CSPMiddleware",
@@ -89,6 +92,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "apps.accounts.context.sign_in_options",
+                "apps.ops.context.worker_banner",
             ],
         },
     },
@@ -336,6 +340,8 @@ CELERY_TASK_DEFAULT_QUEUE = "celery"
 AGENT_QUEUE = "agents"
 CELERY_TASK_QUEUES: dict[str, dict[str, object]] = {CELERY_TASK_DEFAULT_QUEUE: {}, AGENT_QUEUE: {}}
 JOB_QUEUES = {"AGENT_CHAT": AGENT_QUEUE}
+# The console's banner: a job has waited this long and no worker has answered a ping or an inspect for as long.
+WORKER_MISSING_AFTER_SECONDS = env_int("WORKER_MISSING_AFTER_SECONDS", 60, minimum=1)
 CELERY_BEAT_SCHEDULE = {
     "jobs-sweep": {"task": "apps.jobs.tasks.jobs_sweep", "schedule": float(JOB_SWEEP_INTERVAL_SECONDS)},
 }

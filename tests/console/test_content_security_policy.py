@@ -111,6 +111,7 @@ def test_the_pages_tested_are_every_console_page_there_is() -> None:
         "events",
         "events-rotate",
         "login",
+        "workers",
     }
     assert tested == catalogue_names
     assert {name for name in _console_url_names() if name.startswith(("dashboard", "jobs", "job-"))} - NOT_PAGES == {
@@ -154,6 +155,13 @@ def test_the_commerce_events_pages_carry_the_strict_policy(world: ApiClient, man
     ):
         assert response.status_code == 200
         assert_strict(response)
+
+
+def test_the_workers_page_carries_the_strict_policy(platform_admin_client: Client) -> None:
+    response = platform_admin_client.get("/console/workers/")
+
+    assert response.status_code == 200
+    assert_strict(response)
 
 
 def test_the_console_home_and_the_sign_in_page_carry_the_policy(manager_client: Client, anonymous_client: Client):

@@ -74,7 +74,9 @@ def test_the_list_pages_by_keyset_without_offset(manager_client, catalogue):
     with CaptureQueriesContext(connection) as queries:
         manager_client.get(f"{BASE}/jobs/?status=failure")
 
-    listing = [q["sql"] for q in queries.captured_queries if 'FROM "jobs_job"' in q["sql"]]
+    # Not the list's: the banner's count of jobs waiting for a worker (apps/ops/context.py), on every console page.
+    banner = '"started_at" IS NULL'
+    listing = [q["sql"] for q in queries.captured_queries if 'FROM "jobs_job"' in q["sql"] and banner not in q["sql"]]
     assert len(listing) == 1
     assert "OFFSET" not in listing[0] and "COUNT(" not in listing[0].upper()
     assert "LIMIT 51" in listing[0]

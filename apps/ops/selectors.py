@@ -1,0 +1,58 @@
+"""Reads across every tenant, for platform admins only: how the job queue is doing as a whole."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db.models import Count, Min, Q
+from django.utils import timezone
+
+from apps.jobs.models import Job
+
+THROUGHPUT_WINDOW = timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class Waiting:
+    count: int
+    oldest_created_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Throughput:
+    type: str
+    finished: int
+    failed: int
+    per_minute: float
+    failure_rate: float | None  # None when none finished
+
+
+def waiting_jobs() -> Waiting:
+    """Jobs no worker has started yet (the retried ones a worker started before count as started)."""
+    found = Job.objects.filter(status=Job.Status.IN_PROGRESS, started_at__isnull=True).aggregate(
+        count=Count("pk"), oldest=Min("created_at")
+    )
+    return Waiting(count=found["count"], oldest_created_at=found["oldest"])
+
+
+def job_throughput(*, now: datetime | None = None) -> list[Throughput]:
+    """Per job type, the jobs that finished within the last hour: how many per minute, and the share that failed."""
+    since = (now or timezone.now()) - THROUGHPUT_WINDOW
+    rows = (
+        Job.objects.filter(finished_at__gte=since)
+        .values("type")
+        .annotate(finished=Count("pk"), failed=Count("pk", filter=Q(status=Job.Status.FAILURE)))
+        .order_by("type")
+    )
+    minutes = THROUGHPUT_WINDOW.total_seconds() / 60
+    return [
+        Throughput(
+            type=row["type"],
+            finished=row["finished"],
+            failed=row["failed"],
+            per_minute=row["finished"] / minutes,
+            failure_rate=row["failed"] / row["finished"] if row["finished"] else None,
+        )
+        for row in rows
+    ]
