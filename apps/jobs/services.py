@@ -325,3 +325,9 @@ def import_start(*, tenant: Tenant, data: Any, checksum: Any) -> Job:
     except BundleError as exc:
         raise InvalidBundle(exc.message, field=exc.field) from None
     return job_create(tenant=tenant, type=Job.Type.IMPORT, payload={"data": data, "checksum": checksum})
+
+
+def job_cancel(*, job_pk: int, by: str) -> bool:
+    """Stop an in-progress job on a person's request: it fails saying who cancelled it, and an agent run notices at
+    its next step and stops. False when the job had already finished or was deleted."""
+    return job_fail(job_pk=job_pk, message=f"Cancelled by {by}.")
