@@ -345,9 +345,12 @@ class _Logged(WrapperToolset[Any]):
         await run.line(self.agent_id, logs.tool_called(name, self.agent_id))
         try:
             result = await asyncio.wait_for(self.wrapped.call_tool(name, tool_args, ctx, tool), self.timeout)
-        except TimeoutError:
+        except Exception as exc:
+            # The MCP client's own timeout may fire first; either way the tool took too long.
             if run.stopped:
                 raise RunStopped from None
+            if self.timeout is None or not _timed_out(exc):
+                raise
             raise RunFailed(
                 f"The tool {name} did not answer within {self.timeout:g} s (AGENT_TOOL_TIMEOUT_SECONDS)."
             ) from None
