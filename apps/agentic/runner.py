@@ -49,6 +49,14 @@ def run_agent_job(job: Job) -> None:
     except RunFailed as exc:
         _fail(job, exc.reason, usage=exc.usage)
         return
+    except Exception:
+        # A fault of ours, not of the model or a server: the traceback goes to the worker log, the job says where.
+        logger.exception("Agent run %s failed", job.job_id)
+        reason = (
+            f"The agent run failed because of an internal error; the worker log has the details under job {job.job_id}."
+        )
+        _fail(job, reason)
+        return
     services.run_succeed(
         job=job, output=result.output, usage=result.usage, agents=result.agents, history=result.history
     )

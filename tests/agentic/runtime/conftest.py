@@ -4,6 +4,7 @@ SDK's, over streamable HTTP and SSE) in a thread of the test process, all on 127
 from __future__ import annotations
 
 import asyncio
+import gc
 import socket
 import threading
 from collections.abc import Iterator
@@ -32,6 +33,9 @@ MCP_KEY = "Bearer mcp-Ht5Ks8Nd3Jb6-do-not-leak"
 def worker(django_db_setup: Any, django_db_blocker: Any) -> Iterator[None]:
     with django_db_blocker.unblock(), thread_worker():
         yield
+    # The worker thread's database connection goes with the thread once collected; collected now, it no longer
+    # holds the test database open when the run drops it.
+    gc.collect()
 
 
 @pytest.fixture
@@ -120,7 +124,11 @@ def token(tenant: Tenant, token_id: str, value: str) -> None:
 
 def mcp_server(tenant: Tenant, server_id: str, url: str, transport: str = "streamable_http") -> None:
     token(tenant, f"{server_id}-key", MCP_KEY)
-    config = {"url": url, "authorizationHeaderName": "Authorization", "authorizationHeaderToken": {"id": f"{server_id}-key"}}
+    config = {
+        "url": url,
+        "authorizationHeaderName": "Authorization",
+        "authorizationHeaderToken": {"id": f"{server_id}-key"},
+    }
     body = {"name": f"Server {server_id}", "type": "custom", "enabled": True, "transport": transport, "config": config}
     create(tenant, Kind.MCP_SERVER, server_id, body)
 

@@ -21,3 +21,27 @@ def test_only_the_runtime_module_imports_pydantic_ai():
 
 def test_nothing_imports_tiktoken():
     assert importers("tiktoken") == []
+
+
+def test_models_of_every_provider_are_built_without_loading_a_tokenizer():
+    import asyncio
+    import sys
+
+    from apps.agentic import runtime
+    from apps.agentic.specs import ModelSpec
+
+    async def build() -> list[str]:
+        run = runtime._Run(journal=None, timeouts=runtime.Timeouts(run=60, model=60, tool=60), secrets=[])  # type: ignore[arg-type]
+        specs = [
+            ModelSpec("openai", "OPENAI", "gpt-4.1-mini", api_key="k"),
+            ModelSpec("anthropic", "ANTHROPIC", "claude-sonnet-4-5", api_key="k"),
+            ModelSpec("google", "GOOGLE", "gemini-2.5-flash", api_key="k"),
+            ModelSpec("self_hosted_ollama", "ANTHROPIC", "m", base_url="https://models.example.com"),
+        ]
+        names = [type(runtime._model(spec, run)).__name__ for spec in specs]
+        for client in run.clients:
+            await client.aclose()
+        return names
+
+    assert asyncio.run(build()) == ["OpenAIChatModel", "AnthropicModel", "GoogleModel", "AnthropicModel"]
+    assert "tiktoken" not in sys.modules

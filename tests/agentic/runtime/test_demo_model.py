@@ -24,11 +24,10 @@ ORDER_TOOL = {
 
 
 def post(url: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-    request = urllib.request.Request(
-        url + "/chat/completions", json.dumps(body).encode(), {"Content-Type": "application/json"}
-    )
+    headers = {"Content-Type": "application/json"}
+    request = urllib.request.Request(url + "/chat/completions", json.dumps(body).encode(), headers)  # noqa: S310
     try:
-        with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310 - a server of this test
+        with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310 - the test's own server
             return response.status, json.loads(response.read())
     except urllib.error.HTTPError as exc:
         return exc.code, json.loads(exc.read())
@@ -84,4 +83,6 @@ def test_an_agent_on_the_demo_model_calls_its_mcp_tool_and_answers_with_the_outp
         agent(tenant, "demo", model.url, servers=("orders",))
         job = finished(start(tenant, "demo", "Please check order_status for my order"))
     assert job.status == Job.Status.SUCCESS, job.message
-    assert job.message == "Here is what I found: Order Please check order_status for my order was shipped on 2026-11-28."
+    assert (
+        job.message == "Here is what I found: Order Please check order_status for my order was shipped on 2026-11-28."
+    )

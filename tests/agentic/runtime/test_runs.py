@@ -15,7 +15,11 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def lines(job: Job) -> list[str]:
-    return list(LogMessage.objects.filter(request_id=job.request_id).order_by("timestamp", "id").values_list("message", flat=True))
+    return list(
+        LogMessage.objects.filter(request_id=job.request_id)
+        .order_by("timestamp", "id")
+        .values_list("message", flat=True)
+    )
 
 
 def test_a_run_calls_an_mcp_tool_with_the_models_arguments_and_succeeds_with_the_final_answer(
@@ -42,7 +46,7 @@ def test_a_run_calls_an_mcp_tool_with_the_models_arguments_and_succeeds_with_the
     transcript = lines(job)
     assert transcript[0] == "Agent receive request: Where is my order A-17?"
     assert transcript[1].startswith("LLM started (run #1) for agent: 'support' with prompts: [")
-    assert transcript[2] == "LLM ended (run #1) for agent: 'support' with response: order_status({\"order_id\":\"A-17\"})"
+    assert transcript[2] == 'LLM ended (run #1) for agent: \'support\' with response: order_status({"order_id":"A-17"})'
     assert transcript[3] == "Tool order_status called by agent support"
     assert transcript[4].startswith("Tool ended (agent: support) with output: Order A-17 was shipped")
     assert transcript[5].startswith("LLM started (run #2) for agent: 'support'")
@@ -130,3 +134,16 @@ def test_an_output_format_makes_the_answer_json_text(worker, tenant, model):
 
     assert job.status == Job.Status.SUCCESS, job.message
     assert json.loads(str(job.message)) == {"sentiment": "happy"}
+
+
+def test_an_mcp_server_over_sse_gives_its_tools_to_the_model(worker, tenant, model, mcp_sse):
+    mcp_server(tenant, "legacy", mcp_sse.url, transport="sse")
+    agent(tenant, "support", model.url, servers=("legacy",))
+    model.brain = ScriptedBrain(Reply(tool_calls=[("order_status", {"order_id": "B-2"})]), Reply(text="B-2 shipped."))
+
+    job = finished(start(tenant, "support", "Where is B-2?"))
+
+    assert job.status == Job.Status.SUCCESS, job.message
+    assert [tool["function"]["name"] for tool in model.requests[0]["tools"]] == ["order_status"]
+    assert mcp_sse.recorder.calls == [("order_status", {"order_id": "B-2"})]
+    assert MCP_KEY in mcp_sse.recorder.authorizations
