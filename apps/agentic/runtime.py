@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -176,31 +175,31 @@ async def _run_one(
     spec: AgentSpec, message: str, history: list[ModelMessage] | None, run: _Run, *, top: bool
 ) -> tuple[str, list[ModelMessage]]:
     """One agent's part of the run (the trigger agent's, or a collaborator's inside a transfer tool)."""
-    run.agents.append(spec.agent_id)
+    if spec.agent_id not in run.agents:
+        run.agents.append(spec.agent_id)
     if not top:  # the trigger agent's request line was written with the job
         await run.line(spec.agent_id, logs.received(message))
-    async with AsyncExitStack():
-        agent: Agent[None, Any] = Agent(
-            _model(spec.model, run),
-            instructions=spec.instructions or None,
-            output_type=StructuredDict(spec.output_schema) if spec.output_schema else str,
-            toolsets=_toolsets(spec, run),
-            name=spec.agent_id,
-            model_settings=_settings(spec.model, run.timeouts),
-        )
-        async with agent.iter(
-            message,
-            message_history=history,
-            usage_limits=run.limits,
-            usage=run.usage,
-            cancellation_token=run.cancel,
-            timeout=run.timeouts.run if top else None,
-        ) as agent_run:
-            async for node in agent_run:
-                if run.stopped:
-                    raise RunStopped
-                await _log_node(node, spec.agent_id, run)
-            result = agent_run.result
+    agent: Agent[None, Any] = Agent(
+        _model(spec.model, run),
+        instructions=spec.instructions or None,
+        output_type=StructuredDict(spec.output_schema) if spec.output_schema else str,
+        toolsets=_toolsets(spec, run),
+        name=spec.agent_id,
+        model_settings=_settings(spec.model, run.timeouts),
+    )
+    async with agent.iter(
+        message,
+        message_history=history,
+        usage_limits=run.limits,
+        usage=run.usage,
+        cancellation_token=run.cancel,
+        timeout=run.timeouts.run if top else None,
+    ) as agent_run:
+        async for node in agent_run:
+            if run.stopped:
+                raise RunStopped
+            await _log_node(node, spec.agent_id, run)
+        result = agent_run.result
     if result is None:
         raise RunFailed("The run ended without an answer.")
     output = result.output

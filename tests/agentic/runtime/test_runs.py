@@ -147,3 +147,22 @@ def test_an_mcp_server_over_sse_gives_its_tools_to_the_model(worker, tenant, mod
     assert [tool["function"]["name"] for tool in model.requests[0]["tools"]] == ["order_status"]
     assert mcp_sse.recorder.calls == [("order_status", {"order_id": "B-2"})]
     assert MCP_KEY in mcp_sse.recorder.authorizations
+
+
+def test_the_agents_prompt_temperature_and_model_reach_the_model(worker, tenant, model):
+    llm = {
+        "provider": "self_hosted_ollama",
+        "model": "llama-9",
+        "temperature": 0.3,
+        "selfHostedParams": {"url": model.url},
+    }
+    agent(tenant, "tuned", model.url, llm=llm, userPrompt="Answer in French.")
+    model.brain = ScriptedBrain(Reply(text="Bonjour."))
+
+    job = finished(start(tenant, "tuned", "Hello"))
+
+    assert job.message == "Bonjour."
+    sent = model.requests[0]
+    assert (sent["model"], sent["temperature"]) == ("llama-9", 0.3)
+    assert sent["messages"][0] == {"role": "system", "content": "Answer in French."}
+    assert job.usage is not None and job.usage["model"] == "llama-9"
