@@ -38,6 +38,7 @@ from apps.agentic.specs import AgentSpec, ModelSpec, RunFailed
 __all__ = ["Journal", "RunFailed", "RunResult", "RunStopped", "Timeouts", "run_agent"]
 
 POLL_SECONDS = 0.5
+MCP_SETUP_SECONDS = 10.0
 
 
 class RunStopped(Exception):
@@ -273,7 +274,13 @@ def _model(spec: ModelSpec, run: _Run) -> Model:
 
 def _toolsets(spec: AgentSpec, run: _Run) -> list[AbstractToolset[Any]]:
     toolsets: list[AbstractToolset[Any]] = [
-        _Logged(wrapped=_mcp(server, run), run=run, agent_id=spec.agent_id, timeout=run.timeouts.tool)
+        _Logged(
+            wrapped=_mcp(server, run),
+            run=run,
+            agent_id=spec.agent_id,
+            timeout=run.timeouts.tool,
+            server=f"'{server.name}' ({server.server_id})",
+        )
         for server in spec.servers
     ]
     if spec.collaborators:
@@ -300,7 +307,9 @@ def _mcp(server: Any, run: _Run) -> AbstractToolset[Any]:
 
     transport_class = SSETransport if server.transport == "sse" else StreamableHttpTransport
     transport = transport_class(url=server.url, httpx_client_factory=factory)
-    client = Client(transport, timeout=run.timeouts.tool, init_timeout=run.timeouts.tool)
+    # Connecting and listing tools get at least MCP_SETUP_SECONDS; each tool call is bounded by _Logged.
+    setup = max(run.timeouts.tool, MCP_SETUP_SECONDS)
+    client = Client(transport, timeout=setup, init_timeout=setup)
     return MCPToolset(client, id=f"mcp-{server.server_id}")
 
 
@@ -334,6 +343,34 @@ class _Logged(WrapperToolset[Any]):
     run: _Run | None = None
     agent_id: str = ""
     timeout: float | None = None
+    server: str | None = None  # the MCP server's name and id; None for the transfer tools
+
+    async def __aenter__(self) -> _Logged:
+        try:
+            await self.wrapped.__aenter__()
+        except Exception as exc:
+            failure = self._unusable(exc)
+            if failure is None:
+                raise
+            raise failure from None
+        return self
+
+    async def get_tools(self, ctx: RunContext[Any]) -> dict[str, ToolsetTool[Any]]:
+        try:
+            return await self.wrapped.get_tools(ctx)
+        except Exception as exc:
+            failure = self._unusable(exc)
+            if failure is None:
+                raise
+            raise failure from None
+
+    def _unusable(self, exc: Exception) -> RunFailed | None:
+        """The failure to report when the server cannot be connected to or asked for its tools; None to let the
+        error through (a refused request, a stopped run, an error of the transfer tools)."""
+        if self.server is None or egress.refusal_in(exc) is not None or isinstance(exc, RunCancelled | RunStopped):
+            return None
+        detail = "it did not answer in time" if _timed_out(exc) else f"{type(exc).__name__}: {str(exc)[:300]}"
+        return RunFailed(f"The MCP server {self.server} could not be used: {detail}.")
 
     async def call_tool(
         self, name: str, tool_args: dict[str, Any], ctx: RunContext[Any], tool: ToolsetTool[Any]

@@ -159,3 +159,16 @@ def test_a_run_whose_mcp_server_resolves_to_a_metadata_address_fails_naming_it(w
 
     assert job.status == Job.Status.FAILURE
     assert "169.254.169.254 resolves to a cloud metadata address" in str(job.message)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_run_whose_mcp_server_does_not_answer_fails_naming_the_server(worker, tenant, model):
+    mcp_server(tenant, "gone", "http://127.0.0.1:9/mcp")  # nothing listens on the discard port
+    agent(tenant, "a", model.url, servers=("gone",))
+    model.brain = ScriptedBrain(Reply(text="never asked"))
+
+    job = finished(start(tenant, "a", "Hello"))
+
+    assert job.status == Job.Status.FAILURE
+    assert str(job.message).startswith("The MCP server 'Server gone' (gone) could not be used: ")
+    assert model.requests == []
