@@ -35,6 +35,7 @@ def run_agent_job(job: Job) -> None:
         return
     if not services.run_turn_take(job=job):
         return  # the tenant has as many runs going as it may; the job waits in the queue for its turn
+    services.run_begin(job=job)
     try:
         spec = agent_spec(tenant=job.tenant, agent_id=str(job.agent_id))
     except RunFailed as exc:

@@ -177,6 +177,22 @@ def run_turn_take(*, job: Job) -> bool:
     return False
 
 
+def run_begin(*, job: Job) -> None:
+    """Open the request log of a run that did not start through run_create (a rerun made by apps.jobs), with the
+    line of its request, so that every run has its transcript."""
+    if AgentRequest.objects.filter(tenant_id=job.tenant_id, request_id=str(job.request_id)).exists():
+        return
+    with transaction.atomic():
+        request_open(tenant=job.tenant, job=job, agent_id=str(job.agent_id))
+        log_write(
+            tenant=job.tenant,
+            session_id=str(job.session_id),
+            request_id=str(job.request_id),
+            agent_id=str(job.agent_id),
+            message=received(str((job.payload or {}).get("message") or "")),
+        )
+
+
 def run_wanted(*, job: Job) -> bool:
     """Whether the run should go on: its job is still in progress (not cancelled, failed meanwhile or deleted)."""
     return Job.objects.filter(pk=job.pk, status=Job.Status.IN_PROGRESS).exists()

@@ -9,6 +9,7 @@ import pytest
 from apps.agentic.demo_model import Reply, ScriptedBrain
 from apps.agentic.models import AgentRequest, AgentSession, LogMessage, SessionMemory
 from apps.jobs.models import Job
+from apps.jobs.services import job_retry
 from tests.agentic.runtime.conftest import MCP_KEY, MODEL_KEY, agent, finished, mcp_server, start
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -166,3 +167,18 @@ def test_the_agents_prompt_temperature_and_model_reach_the_model(worker, tenant,
     assert (sent["model"], sent["temperature"]) == ("llama-9", 0.3)
     assert sent["messages"][0] == {"role": "system", "content": "Answer in French."}
     assert job.usage is not None and job.usage["model"] == "llama-9"
+
+
+def test_a_rerun_of_a_failed_run_asks_the_agent_again_as_a_new_request_with_its_own_transcript(worker, tenant, model):
+    agent(tenant, "a", model.url)
+    model.brain = ScriptedBrain(Reply(status=500, error="Down."), Reply(text="Back up."))
+    first = finished(start(tenant, "a", "Hello", session_id="s-r"))
+    assert first.status == Job.Status.FAILURE
+
+    again = finished(job_retry(job=first))
+
+    assert (again.status, again.message) == (Job.Status.SUCCESS, "Back up.")
+    assert (again.session_id, again.agent_id) == ("s-r", "a") and again.request_id != first.request_id
+    assert lines(again)[0] == "Agent receive request: Hello"
+    assert lines(again)[-1] == "Agent final response: Back up."
+    assert AgentRequest.objects.get(request_id=again.request_id).severity == "INFO"
