@@ -249,7 +249,14 @@ def _model(spec: ModelSpec, run: _Run) -> Model:
         from pydantic_ai.models.anthropic import AnthropicModel
         from pydantic_ai.providers.anthropic import AnthropicProvider
 
-        anthropic = AsyncAnthropic(api_key=key, base_url=spec.base_url or None, http_client=client, max_retries=0)
+        anthropic = AsyncAnthropic(
+            api_key=key,
+            base_url=spec.base_url or None,
+            http_client=client,
+            max_retries=0,
+            timeout=run.timeouts.model,
+            default_headers=spec.headers or None,
+        )
         return AnthropicModel(spec.model, provider=AnthropicProvider(anthropic_client=anthropic))
     if spec.api == "GOOGLE":
         from pydantic_ai.models.google import GoogleModel
