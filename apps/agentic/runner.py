@@ -16,7 +16,7 @@ from django.db import connection
 from apps.agentic import services
 from apps.agentic.models import Severity
 from apps.agentic.runtime import RunResult, RunStopped, Timeouts, run_agent
-from apps.agentic.specs import RunFailed, agent_spec
+from apps.agentic.specs import AgentSpec, RunFailed, agent_spec
 from apps.jobs.models import Job
 
 logger = logging.getLogger(__name__)
@@ -62,7 +62,7 @@ def run_agent_job(job: Job) -> None:
     )
 
 
-async def _run(job: Job, spec: Any, history: list[Any] | None) -> RunResult:
+async def _run(job: Job, spec: AgentSpec, history: list[Any] | None) -> RunResult:
     timeouts = Timeouts(
         run=settings.AGENT_RUN_TIMEOUT_SECONDS,
         model=settings.AGENT_MODEL_TIMEOUT_SECONDS,

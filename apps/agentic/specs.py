@@ -159,18 +159,22 @@ def _model(tenant: Tenant, llm: dict[str, Any], secrets: set[str]) -> ModelSpec:
             provider, api, model, base_url=str(params.get("url") or ""), headers=headers, temperature=temperature
         )
     if provider == "emporix_openai":
-        if not settings.PLATFORM_LLM_BASE_URL or not settings.PLATFORM_LLM_API_KEY:
+        # The key is optional: the installation's endpoint may be a local model that takes none (make run's demo).
+        if not settings.PLATFORM_LLM_BASE_URL:
             raise RunFailed(
                 "The agent's provider is emporix_openai, the installation's own model, and this installation has "
-                "none: set PLATFORM_LLM_BASE_URL and PLATFORM_LLM_API_KEY, or give the agent another provider."
+                "none: set PLATFORM_LLM_BASE_URL (and PLATFORM_LLM_API_KEY if it takes a key), or give the agent "
+                "another provider."
             )
-        secrets.add(settings.PLATFORM_LLM_API_KEY)
+        platform_key: str | None = settings.PLATFORM_LLM_API_KEY or None
+        if platform_key:
+            secrets.add(platform_key)
         return ModelSpec(
             provider,
             "OPENAI",
             model,
             base_url=settings.PLATFORM_LLM_BASE_URL,
-            api_key=settings.PLATFORM_LLM_API_KEY,
+            api_key=platform_key,
             temperature=temperature,
         )
     raise RunFailed(f"The agent's model provider {provider or '(none)'} is not one this installation runs.")

@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from django.test import override_settings
 
-from apps.agentic.demo_model import Reply, ScriptedBrain
+from apps.agentic.demo_model import DemoModelServer, Reply, ScriptedBrain
 from apps.agentic.models import AgentRequest, LogMessage
 from apps.agents.models import Kind
 from apps.core.timefmt import now_ms
@@ -116,12 +116,12 @@ def test_a_tool_call_longer_than_the_tool_timeout_fails_the_run(worker, tenant, 
 
 
 @override_settings(PLATFORM_LLM_BASE_URL="", PLATFORM_LLM_API_KEY="")
-def test_emporix_openai_without_the_platform_model_fails_saying_which_settings_are_missing(worker, tenant, model):
+def test_emporix_openai_without_the_platform_endpoint_fails_saying_which_setting_is_missing(worker, tenant, model):
     agent(tenant, "hosted", model.url, llm={"provider": "emporix_openai", "model": "gpt-4.1-mini"})
 
     message = failed(start(tenant, "hosted", "Hello"))
 
-    assert "PLATFORM_LLM_BASE_URL and PLATFORM_LLM_API_KEY" in message
+    assert "set PLATFORM_LLM_BASE_URL (and PLATFORM_LLM_API_KEY if it takes a key)" in message
     assert model.requests == []
 
 
@@ -134,6 +134,16 @@ def test_emporix_openai_uses_the_installations_own_endpoint_and_key(worker, tena
 
     assert job.message == "Hi from the platform model."
     assert model.headers[0]["authorization"] == "Bearer pk-platform-key"
+
+
+def test_emporix_openai_may_use_an_endpoint_without_a_key(worker, tenant, settings):
+    # As make run wires it: the demo model on loopback, no key.
+    with DemoModelServer() as model:
+        settings.PLATFORM_LLM_BASE_URL, settings.PLATFORM_LLM_API_KEY = model.url, ""
+        agent(tenant, "hosted", model.url, llm={"provider": "emporix_openai", "model": "gpt-4.1-mini"})
+        job = finished(start(tenant, "hosted", "Hello"))
+    assert job.status == Job.Status.SUCCESS, job.message
+    assert str(job.message).startswith('Demo answer: you said "Hello".')
 
 
 def test_native_tools_and_hosted_mcp_servers_fail_the_run_naming_them(worker, tenant, model):

@@ -22,8 +22,9 @@ class Command(BaseCommand):
             raise CommandError("The demo model is for development only: it refuses to start when DJANGO_DEBUG is off.")
         server = DemoModelServer(port=int(options["port"]))
         self.stdout.write(
-            f"Demo model at {server.url} (provider self_hosted_vllm, baseProvider OPENAI, url {server.url}). "
-            "Add 127.0.0.1 to AGENT_EGRESS_ALLOWED_HOSTS. Ctrl-C stops it."
+            f"Demo model at {server.url}: set PLATFORM_LLM_BASE_URL={server.url} for agents on the provider "
+            "emporix_openai (or give an agent the provider self_hosted_vllm with this url), and list 127.0.0.1 in "
+            "AGENT_EGRESS_ALLOWED_HOSTS. Ctrl-C stops it."
         )
         self.stdout.flush()
         try:
