@@ -96,8 +96,8 @@ class _Journal:
         self.job = job
         self._marked = False
 
-    async def line(self, agent_id: str, message: str, severity: str = "INFO") -> None:
-        await sync_to_async(services.run_log)(
+    async def line(self, agent_id: str, message: str, severity: str = "INFO") -> bool:
+        return await sync_to_async(services.run_log)(
             job=self.job, agent_id=agent_id, message=message, severity=Severity(severity)
         )
 

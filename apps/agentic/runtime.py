@@ -48,7 +48,9 @@ class RunStopped(Exception):
 class Journal(Protocol):
     """Where a run reports, from inside its event loop."""
 
-    async def line(self, agent_id: str, message: str, severity: str = "INFO") -> None: ...
+    async def line(self, agent_id: str, message: str, severity: str = "INFO") -> bool:
+        """Write a line; False when the job is no longer in progress (and nothing was written)."""
+        ...
 
     async def tool_starting(self) -> None: ...
 
@@ -91,8 +93,10 @@ class _Run:
         return text
 
     async def line(self, agent_id: str, message: str, severity: str = "INFO") -> None:
-        if not self.stopped:
-            await self.journal.line(agent_id, self.scrub(message), severity)
+        """Write a line of the transcript; a job that is no longer in progress stops the run here."""
+        if self.stopped or not await self.journal.line(agent_id, self.scrub(message), severity):
+            self.stopped = True
+            raise RunStopped
 
 
 async def run_agent(

@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 from django.test import override_settings
 
+from apps.agentic import runtime
 from apps.agentic.demo_model import DemoModelServer, Reply, ScriptedBrain
 from apps.agentic.models import AgentRequest, LogMessage
 from apps.agents.models import Kind
@@ -230,3 +231,24 @@ def test_a_run_whose_worker_died_after_a_tool_ran_is_not_repeated(worker, tenant
     assert "after the agent had called a tool" in str(done.message)
     assert "Rerun" in str(done.message)
     assert len(model.requests) == asked
+
+
+def test_a_job_deleted_during_a_tool_call_stops_at_the_next_step_without_asking_the_model_again(
+    worker, tenant, model, mcp, monkeypatch
+):
+    monkeypatch.setattr(runtime, "POLL_SECONDS", 600.0)  # only the step itself notices
+    mcp_server(tenant, "orders", mcp.url)
+    agent(tenant, "a", model.url, servers=("orders",))
+    model.brain = ScriptedBrain(Reply(tool_calls=[("order_status", {"order_id": "D-1"})]), Reply(text="never"))
+    calls = len(mcp.recorder.calls)
+    mcp.recorder.delay = 2
+    try:
+        job = start(tenant, "a", "Hello")
+        wait_for(lambda: len(mcp.recorder.calls) > calls, what="the tool to be called")
+        Job.objects.filter(pk=job.pk).delete()
+        time.sleep(3)
+    finally:
+        mcp.recorder.delay = 0
+
+    assert transcript(job)[-1] == "Tool order_status called by agent a"
+    assert len(model.requests) == 1
