@@ -116,7 +116,13 @@ async def run_agent(
         watcher.cancel()
         for client in run.clients:
             await client.aclose()
-    kept = ModelMessagesTypeAdapter.dump_python(messages, mode="json") if spec.memory else None
+    kept = None
+    if spec.memory:
+        dumped = json.dumps(ModelMessagesTypeAdapter.dump_python(messages, mode="json"), ensure_ascii=False)
+        try:
+            kept = json.loads(run.scrub(dumped))  # what is remembered is written to the database too
+        except ValueError:
+            kept = None  # a secret spanning JSON syntax: better forget this conversation than store it
     return RunResult(output=run.scrub(output), usage=usage_of(run.usage, spec.model), agents=run.agents, history=kept)
 
 
