@@ -18,6 +18,7 @@ import ipaddress
 import socket
 import ssl
 from collections.abc import Iterable
+from functools import cache
 from typing import Any
 
 import httpcore2
@@ -113,14 +114,19 @@ class _CheckedBackend(httpcore2.AsyncNetworkBackend):
         await self._inner.sleep(seconds)
 
 
+@cache
+def _ssl_context() -> ssl.SSLContext:
+    # Loading the system's certificates takes milliseconds: once per process, not once per run.
+    return ssl.create_default_context()
+
+
 class CheckedTransport(httpx2.AsyncBaseTransport):
     """httpx2's transport with the checked connections, refusing plain http to unlisted hosts and every redirect."""
 
     def __init__(self) -> None:
         # No proxy from the environment: a proxy would open the connection to the target itself, unchecked.
-        self._inner = httpx2.AsyncHTTPTransport(trust_env=False)
-        context = ssl.create_default_context()
-        self._inner._pool = httpcore2.AsyncConnectionPool(ssl_context=context, network_backend=_CheckedBackend())
+        self._inner = httpx2.AsyncHTTPTransport(verify=_ssl_context(), trust_env=False)
+        self._inner._pool = httpcore2.AsyncConnectionPool(ssl_context=_ssl_context(), network_backend=_CheckedBackend())
 
     async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
         host, port = request.url.host, request.url.port
