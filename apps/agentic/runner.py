@@ -1,11 +1,110 @@
-"""What a worker does with an AGENT_CHAT job (registered with apps.jobs.runners)."""
+"""What a worker does with an AGENT_CHAT job (registered with apps.jobs.runners): take a turn under the tenant's
+cap, read the agent, run it (apps.agentic.runtime) in an event loop, and finish the job with the answer or the
+reason it failed. The run writes its log lines as it goes; a job cancelled or deleted meanwhile gets nothing more.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import logging
+from typing import Any
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.db import connection
+
+from apps.agentic import services
+from apps.agentic.models import Severity
+from apps.agentic.runtime import RunResult, RunStopped, Timeouts, run_agent
+from apps.agentic.specs import AgentSpec, RunFailed, agent_spec
 from apps.jobs.models import Job
-from apps.jobs.services import job_fail
+
+logger = logging.getLogger(__name__)
 
 
 def run_agent_job(job: Job) -> None:
-    # Replaced by the runtime (apps.agentic.runtime) in the next change.
-    job_fail(job_pk=job.pk, message="Agent runs are not available yet.")
+    if job.tool_called_at is not None and job.attempts > 1:
+        # The last worker died after a tool ran: the tool may have acted (a mail sent, an order refunded), so the
+        # run is not repeated unasked. A person can rerun it from the console.
+        _fail(
+            job,
+            "The worker running this agent stopped after the agent had called a tool, so the run is not "
+            "repeated on its own: the tool may already have acted. Rerun the job if that is safe.",
+        )
+        return
+    if not services.run_turn_take(job=job):
+        return  # the tenant has as many runs going as it may; the job waits in the queue for its turn
+    services.run_begin(job=job)
+    try:
+        spec = agent_spec(tenant=job.tenant, agent_id=str(job.agent_id))
+    except RunFailed as exc:
+        _fail(job, exc.reason)
+        return
+    history = services.memory_read(job=job) if spec.memory else None
+    try:
+        result = asyncio.run(_run(job, spec, history))
+    except RunStopped:
+        services.request_close(tenant=job.tenant, request_id=str(job.request_id), severity=Severity.WARNING)
+        return
+    except RunFailed as exc:
+        _fail(job, exc.reason, usage=exc.usage)
+        return
+    except Exception:
+        # A fault of ours, not of the model or a server: the traceback goes to the worker log, the job says where.
+        logger.exception("Agent run %s failed", job.job_id)
+        reason = (
+            f"The agent run failed because of an internal error; the worker log has the details under job {job.job_id}."
+        )
+        _fail(job, reason)
+        return
+    services.run_succeed(
+        job=job, output=result.output, usage=result.usage, agents=result.agents, history=result.history
+    )
+
+
+async def _run(job: Job, spec: AgentSpec, history: list[Any] | None) -> RunResult:
+    timeouts = Timeouts(
+        run=settings.AGENT_RUN_TIMEOUT_SECONDS,
+        model=settings.AGENT_MODEL_TIMEOUT_SECONDS,
+        tool=settings.AGENT_TOOL_TIMEOUT_SECONDS,
+    )
+    try:
+        return await run_agent(spec, _message(job), history=history, journal=_Journal(job), timeouts=timeouts)
+    finally:
+        # The ORM calls of the run went through asgiref's thread: its connection is not left open between jobs.
+        await sync_to_async(_close_connection)()
+
+
+def _close_connection() -> None:
+    connection.close()  # the connection of the thread this runs in (asgiref's), not the worker's
+
+
+def _message(job: Job) -> str:
+    # A commerce event's body is already in the message, marked off as data (apps.agentic.events).
+    return str((job.payload or {}).get("message") or "")
+
+
+def _fail(job: Job, reason: str, usage: dict[str, Any] | None = None) -> None:
+    services.run_fail(job=job, reason=reason, usage=usage)
+    logger.info("Agent run %s failed: %s", job.job_id, reason)
+
+
+class _Journal:
+    """The run's reports, written to the database from the event loop through asgiref's thread."""
+
+    def __init__(self, job: Job) -> None:
+        self.job = job
+        self._marked = False
+
+    async def line(self, agent_id: str, message: str, severity: str = "INFO") -> bool:
+        return await sync_to_async(services.run_log)(
+            job=self.job, agent_id=agent_id, message=message, severity=Severity(severity)
+        )
+
+    async def tool_starting(self) -> None:
+        if not self._marked:
+            await sync_to_async(services.run_tool_mark)(job=self.job)
+            self._marked = True
+
+    async def wanted(self) -> bool:
+        return bool(await sync_to_async(services.run_wanted)(job=self.job))

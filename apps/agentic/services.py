@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import uuid
+from functools import partial
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
+from django.db.models import F
 
 from apps.agentic.errors import AgentNotRunnable, ScopeMissing
-from apps.agentic.models import AgentRequest, AgentSession, LogMessage, Severity
+from apps.agentic.logs import received, run_failed
+from apps.agentic.models import AgentRequest, AgentSession, LogMessage, SessionMemory, Severity
 from apps.agents.models import Agent, Kind
 from apps.agents.selectors import resource_get
 from apps.core.timefmt import now_ms
 from apps.jobs.models import Job
-from apps.jobs.services import job_create
+from apps.jobs.services import job_create, job_dispatch, job_fail, job_finish
 from apps.tenants.models import Tenant
 
 
@@ -124,7 +128,7 @@ def run_create(
             session_id=session_id,
             request_id=request_id,
             agent_id=agent.public_id,
-            message=f"Agent receive request: {message}",
+            message=received(message),
         )
         if skipped is not None:
             log_write(
@@ -200,3 +204,128 @@ def log_write(
         severity=severity,
         is_business_log=business,
     )
+
+
+# --- Writes of a run in progress (the worker's) -----------------------------------------------------------------
+
+# How long a run over its tenant's cap waits in the queue before it asks again.
+TURN_RETRY_SECONDS = 2.0
+
+
+def run_turn_take(*, job: Job) -> bool:
+    """Whether the claimed job may run now: its tenant has fewer than AGENT_MAX_RUNNING_PER_TENANT other runs going.
+    When not, the claim is undone (the attempt does not count) and the job goes back to the queue for a while:
+    it is never failed for waiting."""
+    with transaction.atomic():
+        # One tenant's workers decide one at a time, so two runs cannot both take the last place.
+        Tenant.objects.select_for_update(no_key=True).filter(pk=job.tenant_id).values_list("pk", flat=True).first()
+        running = (
+            Job.objects.filter(
+                tenant_id=job.tenant_id,
+                type=Job.Type.AGENT_CHAT,
+                status=Job.Status.IN_PROGRESS,
+                started_at__isnull=False,
+            )
+            .exclude(pk=job.pk)
+            .count()
+        )
+        if running < settings.AGENT_MAX_RUNNING_PER_TENANT:
+            return True
+        # dispatched_at is renewed so that the scheduler's sweep counts the wait from now, not from the first send.
+        Job.objects.filter(pk=job.pk, status=Job.Status.IN_PROGRESS).update(
+            attempts=F("attempts") - 1, started_at=None, dispatched_at=now_ms()
+        )
+        transaction.on_commit(
+            partial(job_dispatch, job_pk=job.pk, job_type=str(job.type), countdown=TURN_RETRY_SECONDS)
+        )
+    return False
+
+
+def run_begin(*, job: Job) -> None:
+    """Open the request log of a run that did not start through run_create (a rerun made by apps.jobs), with the
+    line of its request, so that every run has its transcript."""
+    if AgentRequest.objects.filter(tenant_id=job.tenant_id, request_id=str(job.request_id)).exists():
+        return
+    with transaction.atomic():
+        request_open(tenant=job.tenant, job=job, agent_id=str(job.agent_id))
+        log_write(
+            tenant=job.tenant,
+            session_id=str(job.session_id),
+            request_id=str(job.request_id),
+            agent_id=str(job.agent_id),
+            message=received(str((job.payload or {}).get("message") or "")),
+        )
+
+
+def run_wanted(*, job: Job) -> bool:
+    """Whether the run should go on: its job is still in progress (not cancelled, failed meanwhile or deleted)."""
+    return Job.objects.filter(pk=job.pk, status=Job.Status.IN_PROGRESS).exists()
+
+
+def run_log(*, job: Job, agent_id: str, message: str, severity: Severity = Severity.INFO) -> bool:
+    """One line of the run's transcript, written only while its job is still in progress: a cancelled run adds
+    nothing after its cancel. False when nothing was written."""
+    with transaction.atomic():
+        if not Job.objects.select_for_update().filter(pk=job.pk, status=Job.Status.IN_PROGRESS).exists():
+            return False
+        log_write(
+            tenant=job.tenant,
+            session_id=str(job.session_id),
+            request_id=str(job.request_id),
+            agent_id=agent_id,
+            message=message,
+            severity=severity,
+        )
+    return True
+
+
+def run_tool_mark(*, job: Job) -> None:
+    """Note that the run is about to call a tool: from now on a worker that dies leaves a job that is not run again
+    on its own (apps.agentic.runner)."""
+    Job.objects.filter(pk=job.pk, tool_called_at__isnull=True).update(tool_called_at=now_ms())
+
+
+def memory_read(*, job: Job) -> list[Any]:
+    """The conversation the job's agent remembers of its session (empty when none)."""
+    memory = SessionMemory.objects.filter(
+        tenant_id=job.tenant_id, session_id=str(job.session_id), agent_id=str(job.agent_id)
+    ).first()
+    return list(memory.messages) if memory is not None else []
+
+
+def run_succeed(*, job: Job, output: str, usage: dict[str, Any], agents: list[str], history: list[Any] | None) -> bool:
+    """The run answered: the job succeeds with the answer and its usage, the agent remembers the conversation (when
+    it keeps one), and the request log is closed. False (and nothing written) when the job ended meanwhile."""
+    with transaction.atomic():
+        if not job_finish(job_pk=job.pk, status=Job.Status.SUCCESS, message=output):
+            return False
+        Job.objects.filter(pk=job.pk).update(usage=usage)
+        if history is not None:
+            SessionMemory.objects.update_or_create(
+                tenant_id=job.tenant_id,
+                session_id=str(job.session_id),
+                agent_id=str(job.agent_id),
+                defaults={"messages": history, "modified_at": now_ms()},
+            )
+        request_close(tenant=job.tenant, request_id=str(job.request_id), severity=Severity.INFO, agents=agents)
+    return True
+
+
+def run_fail(*, job: Job, reason: str, usage: dict[str, Any] | None = None) -> bool:
+    """The run failed: the job fails with the reason (and the usage so far), the transcript says why, and the
+    request log is closed as an error. False (and nothing written) when the job ended meanwhile."""
+    with transaction.atomic():
+        if not job_fail(job_pk=job.pk, message=reason):
+            return False
+        if usage is not None:
+            Job.objects.filter(pk=job.pk).update(usage=usage)
+        log_write(
+            tenant=job.tenant,
+            session_id=str(job.session_id),
+            request_id=str(job.request_id),
+            agent_id=str(job.agent_id),
+            message=run_failed(reason),
+            severity=Severity.ERROR,
+        )
+        request_close(tenant=job.tenant, request_id=str(job.request_id), severity=Severity.ERROR)
+    return True

@@ -48,3 +48,6 @@ if REDIS_URL:  # noqa: F405
     CACHES["default"]["KEY_PREFIX"] = f"aic-test-{os.getpid()}"  # noqa: F405
 else:
     CACHES["default"]["LOCATION"] = str(VAR_DIR / f"test-cache-{os.getpid()}")  # noqa: F405
+
+# Agent runs: the tests' model and MCP servers listen on this machine.
+AGENT_EGRESS_ALLOWED_HOSTS = ["127.0.0.1"]

@@ -1,0 +1,222 @@
+"""A small OpenAI-compatible chat-completions server on this machine, whose answers come from a *brain*.
+
+Two uses, one class: `manage.py demo_model` serves the deterministic `DemoBrain`, so that a new install can run its
+agents with no API key (a self-hosted OPENAI model at this server's URL); the tests give it a `ScriptedBrain` and
+so get a model whose replies, tool calls, usage, latency and HTTP errors they choose.
+
+Only what the runtime uses is implemented: `POST /v1/chat/completions`, not streamed, with `usage` in every answer.
+Token counts are estimated from text lengths (never with a tokenizer).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from itertools import count
+from typing import Any
+
+Body = dict[str, Any]
+
+
+@dataclass
+class Reply:
+    """One answer of the model: text, or tool calls `(name, arguments)`, or an HTTP error (`status` >= 400)."""
+
+    text: str | None = None
+    tool_calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    input_tokens: int | None = None  # None: estimated from the request
+    output_tokens: int | None = None  # None: estimated from the answer
+    delay: float = 0.0  # seconds to wait before answering
+    status: int = 200
+    error: str = "The demo model failed."
+
+
+Brain = Callable[[Body], Reply]
+
+
+def last_text(body: Body, role: str) -> str:
+    """The text of the last message of `role` in a chat-completions request."""
+    for message in reversed(body.get("messages") or []):
+        if message.get("role") == role:
+            content = message.get("content")
+            if isinstance(content, list):
+                return " ".join(str(part.get("text", "")) for part in content if isinstance(part, dict))
+            return str(content or "")
+    return ""
+
+
+def tool_names(body: Body) -> list[str]:
+    return [str(tool.get("function", {}).get("name")) for tool in body.get("tools") or []]
+
+
+def sample_arguments(schema: dict[str, Any], text: str) -> dict[str, Any]:
+    """Arguments satisfying a tool's JSON schema well enough for a demo: strings get `text`, numbers 1."""
+    samples: dict[str, Any] = {"string": text, "integer": 1, "number": 1, "boolean": True, "array": [], "object": {}}
+    properties = schema.get("properties") or {}
+    return {name: samples.get(str(spec.get("type")), text) for name, spec in properties.items()}
+
+
+class DemoBrain:
+    """Deterministic answers. A request whose last user message names one of the offered tools calls that tool once;
+    after a tool's output the answer quotes it; otherwise the answer echoes the message. An agent with an output
+    format (offered as the `final_result` tool) gets arguments made from that format's schema."""
+
+    def __call__(self, body: Body) -> Reply:
+        last = (body.get("messages") or [{}])[-1]
+        if last.get("role") == "tool":
+            output = str(last.get("content") or "")
+            return self._final(body, f"Here is what I found: {output[:500]}")
+        question = last_text(body, "user")
+        for tool in body.get("tools") or []:
+            function = tool.get("function", {})
+            name = str(function.get("name"))
+            if name != "final_result" and name.lower() in question.lower():
+                return Reply(tool_calls=[(name, sample_arguments(function.get("parameters") or {}, question))])
+        summary = " ".join(question.split())[:200]
+        return self._final(body, f'Demo answer: you said "{summary}". Connect a real model for real answers.')
+
+    def _final(self, body: Body, text: str) -> Reply:
+        for tool in body.get("tools") or []:
+            function = tool.get("function", {})
+            if function.get("name") == "final_result":
+                return Reply(tool_calls=[("final_result", sample_arguments(function.get("parameters") or {}, text))])
+        return Reply(text=text)
+
+
+class ScriptedBrain:
+    """Answers with the given replies in order (the last one again once they run out); keeps the requests."""
+
+    def __init__(self, *replies: Reply) -> None:
+        self.replies = list(replies) or [Reply(text="OK")]
+        self.requests: list[Body] = []
+        self._lock = threading.Lock()
+
+    def __call__(self, body: Body) -> Reply:
+        with self._lock:
+            self.requests.append(body)
+            index = min(len(self.requests), len(self.replies)) - 1
+            return self.replies[index]
+
+
+def completion(body: Body, reply: Reply, number: int) -> Body:
+    """The chat-completions answer for `reply`."""
+    calls = [
+        {"id": f"call_{number}_{i}", "type": "function", "function": {"name": name, "arguments": json.dumps(args)}}
+        for i, (name, args) in enumerate(reply.tool_calls)
+    ]
+    message: Body = {"role": "assistant", "content": reply.text}
+    if calls:
+        message["tool_calls"] = calls
+    prompt_tokens = reply.input_tokens
+    if prompt_tokens is None:
+        prompt_tokens = max(1, len(json.dumps(body.get("messages") or [])) // 4)
+    completion_tokens = reply.output_tokens
+    if completion_tokens is None:
+        completion_tokens = max(1, len((reply.text or "") + json.dumps(calls)) // 4)
+    return {
+        "id": f"chatcmpl-demo-{number}",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": str(body.get("model") or "demo"),
+        "choices": [{"index": 0, "message": message, "finish_reason": "tool_calls" if calls else "stop"}],
+        "usage": {
+            "prompt_tokens": prompt_tokens,
+            "completion_tokens": completion_tokens,
+            "total_tokens": prompt_tokens + completion_tokens,
+        },
+    }
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Server
+
+    def do_POST(self) -> None:  # the name http.server calls
+        if self.path.rstrip("/") != "/v1/chat/completions":
+            self._answer(404, {"error": {"message": f"No route {self.path}.", "type": "not_found"}})
+            return
+        try:
+            body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
+        except ValueError:
+            self._answer(400, {"error": {"message": "The body is not JSON.", "type": "invalid_request_error"}})
+            return
+        owner = self.server.owner
+        owner.record(body, {name.lower(): value for name, value in self.headers.items()})
+        reply = owner.brain(body)
+        if reply.delay:
+            time.sleep(reply.delay)
+        if reply.status >= 400:
+            self._answer(reply.status, {"error": {"message": reply.error, "type": "server_error"}})
+            return
+        self._answer(200, completion(body, reply, owner.next_number()))
+
+    def _answer(self, status: int, payload: Body) -> None:
+        data = json.dumps(payload).encode()
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client gave up (a cancelled or timed-out run): nobody is left to answer
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass  # requests are recorded on the server object, not printed
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    owner: DemoModelServer
+
+
+class DemoModelServer:
+    """The server on `host:port` (port 0: any free one); `url` is the base URL to configure, ending in /v1.
+    `requests` and `headers` (names in lower case) hold what each request sent, in order."""
+
+    def __init__(self, brain: Brain | None = None, *, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.brain: Brain = brain or DemoBrain()
+        self.requests: list[Body] = []
+        self.headers: list[dict[str, str]] = []
+        self._numbers = count(1)
+        self._lock = threading.Lock()
+        self._server = _Server((host, port), _Handler)
+        self._server.owner = self
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}/v1"
+
+    def record(self, body: Body, headers: dict[str, str]) -> None:
+        with self._lock:
+            self.requests.append(body)
+            self.headers.append(headers)
+
+    def next_number(self) -> int:
+        with self._lock:
+            return next(self._numbers)
+
+    def start(self) -> DemoModelServer:
+        self._thread = threading.Thread(target=self._server.serve_forever, name="demo-model", daemon=True)
+        self._thread.start()
+        return self
+
+    def serve_forever(self) -> None:
+        self._server.serve_forever()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def __enter__(self) -> DemoModelServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
