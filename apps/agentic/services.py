@@ -63,16 +63,24 @@ def chat_agent(*, tenant: Tenant, agent_id: str) -> Agent:
     found = resource_get(tenant=tenant.name, kind=Kind.AGENT, public_id=agent_id)
     if not isinstance(found, Agent):
         raise AgentNotRunnable(f"No agent with id {agent_id} in this tenant.", field="agentId")
-    if not found.enabled:
-        raise AgentNotRunnable(f"Agent {agent_id} is disabled; enable it to chat with it.", field="agentId")
-    triggers = [t.get("type") for t in found.body.get("triggers") or [] if isinstance(t, dict)]
-    if "endpoint" not in triggers:
-        raise AgentNotRunnable(
-            f"Agent {agent_id} has no endpoint trigger, so it cannot be chatted with (its triggers: "
-            f"{', '.join(str(t) for t in triggers) or 'none'}).",
-            field="agentId",
-        )
+    problem = chat_problem(found)
+    if problem is not None:
+        raise AgentNotRunnable(problem, field="agentId")
     return found
+
+
+def chat_problem(agent: Agent) -> str | None:
+    """Why a message cannot start the agent (chat, chat-async, the console's Try it); None when it can."""
+    agent_id = agent.public_id
+    if not agent.enabled:
+        return f"Agent {agent_id} is disabled; enable it to chat with it."
+    triggers = [t.get("type") for t in agent.body.get("triggers") or [] if isinstance(t, dict)]
+    if "endpoint" not in triggers:
+        return (
+            f"Agent {agent_id} has no endpoint trigger, so it cannot be chatted with (its triggers: "
+            f"{', '.join(str(t) for t in triggers) or 'none'})."
+        )
+    return None
 
 
 def caller_allowed(*, required: list[str], scopes: frozenset[str]) -> bool:

@@ -11,7 +11,7 @@ from django.views.decorators.debug import sensitive_variables
 from apps.accounts.models import ApiClient
 from apps.accounts.services import IssuedClient, api_client_create, api_client_revoke
 from apps.agentic.errors import AgentNotRunnable
-from apps.agentic.services import new_session_id, run_create
+from apps.agentic.services import chat_problem, new_session_id, run_create
 from apps.agents import services as agent_services
 from apps.agents.api.serializers import Upsert
 from apps.agents.bundle import bundle_decode
@@ -161,23 +161,10 @@ def console_api_client_revoke(*, user: Any, client: ApiClient) -> None:
         )
 
 
-def agent_run_problem(agent: Agent) -> str | None:
-    """Why a message cannot start the agent, as the chat endpoints refuse it; None when it can."""
-    if not agent.enabled:
-        return f"The agent {agent.public_id} is disabled: enable it to run it."
-    triggers = agent.body.get("triggers") if isinstance(agent.body, dict) else None
-    if not any(isinstance(t, dict) and t.get("type") == "endpoint" for t in triggers or []):
-        return (
-            f"The agent {agent.public_id} has no endpoint trigger, so no message can start it: add "
-            '{"type": "endpoint"} to its triggers to run it here.'
-        )
-    return None
-
-
 def console_agent_try(*, user: Any, tenant: Tenant, agent: Agent, message: str, session_id: str | None) -> Job:
     """Start a run of `agent` on `message` (the Try it panel), as chat-async does: an AGENT_CHAT job a worker
     runs, in the session given or a new one. Refused with AgentNotRunnable as the chat endpoints refuse it."""
-    problem = agent_run_problem(agent)
+    problem = chat_problem(agent)
     if problem is not None:
         raise AgentNotRunnable(problem, field="agentId")
     with transaction.atomic():

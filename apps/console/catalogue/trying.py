@@ -7,10 +7,10 @@ from typing import Any
 
 from django.urls import reverse
 
+from apps.agentic.services import chat_problem
 from apps.agents.models import Agent
 from apps.console.access import TenantAccess
 from apps.console.catalogue.forms import AgentTryForm
-from apps.console.catalogue.services import agent_run_problem
 from apps.console.jobs import selectors as job_selectors
 from apps.console.jobs.runs import run_panel
 from apps.jobs.models import Job
@@ -38,7 +38,7 @@ def try_it_context(
     return {
         "url": reverse("console:agents-try", args=[access.tenant.name, agent.public_id]),
         "form": form,
-        "problem": agent_run_problem(agent),
+        "problem": chat_problem(agent),
         "job": job,
         "asked": payload.get("message") if isinstance(payload.get("message"), str) else None,
         "run": run_panel(access=access, job=job) if job is not None else None,

@@ -9,8 +9,8 @@ import json
 import pytest
 from django.core.management import CommandError, call_command
 
+from apps.agentic.services import chat_problem
 from apps.agents.models import Agent
-from apps.console.catalogue.services import agent_run_problem
 from apps.jobs.models import Job
 from tests.console.jobs.helpers import BASE
 
@@ -28,7 +28,7 @@ def test_seed_agents_adds_an_assistant_that_runs_with_nothing_more_to_set_up(ten
     assert summary["assistant"] == "demo-assistant"
     assert summary["agents"] == ["demo-agent-0", "demo-agent-1"]  # what benchmarks export, unchanged
     assistant = Agent.objects.get(tenant=tenant, public_id="demo-assistant")
-    assert assistant.enabled and agent_run_problem(assistant) is None
+    assert assistant.enabled and chat_problem(assistant) is None
     body = assistant.body
     assert body["llmConfig"]["provider"] == "emporix_openai"
     assert body["triggers"] == [{"type": "endpoint"}]
@@ -41,7 +41,7 @@ def test_the_synthetic_agents_run_on_the_installations_own_model_too(tenant) -> 
 
     agent = Agent.objects.get(tenant=tenant, public_id="demo-agent-0")
     assert agent.body["llmConfig"]["provider"] == "emporix_openai"
-    assert agent_run_problem(agent) is None
+    assert chat_problem(agent) is None
 
 
 def test_seeding_the_same_prefix_twice_is_refused_and_adds_nothing(tenant) -> None:

@@ -124,7 +124,7 @@ def test_a_message_or_session_that_cannot_be_sent_is_refused_on_the_page(
 @pytest.mark.parametrize(
     "changes, problem",
     [
-        ({"enabled": False}, "The agent helper is disabled: enable it to run it."),
+        ({"enabled": False}, "Agent helper is disabled; enable it to chat with it."),
         ({"triggers": [{"type": "commerce_events", "config": {"events": ["order.order-created"]}}]}, "no endpoint"),
         ({"triggers": []}, "has no endpoint trigger"),
     ],
