@@ -77,6 +77,7 @@ bench: $(DEV_STAMP) ## benchmarks on PostgreSQL, written to docs/benchmarks.md
 	@$(BIN)/python -m config.keys local
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/transfer.py
+	$(BIN)/python bench/agents.py
 
 # Asks the package index (no install) whether every pin, and what it pulls in, has wheels for 3.12 and 3.13.
 check-pins: $(RUN_STAMP) ## check that every pinned dependency has wheels for Python 3.12 and 3.13
