@@ -13,7 +13,7 @@ import pytest
 from apps.accounts.services import IssuedClient
 from apps.agents.bundle import bundle_encode
 from apps.agents.models import Kind
-from apps.console.models import AuditEvent
+from apps.audit.models import AuditEvent
 from apps.jobs import tasks
 from apps.jobs.models import Job
 from apps.tenants.models import Tenant

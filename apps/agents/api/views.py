@@ -34,8 +34,8 @@ from apps.agents.api.serializers import validate_upsert
 from apps.agents.errors import ResourceError, ResourceInUse, ResourceNotFound, VersionConflict
 from apps.agents.fields import FIELDS, WHOLE_OBJECTS
 from apps.agents.representation import public_representation
-from apps.console.models import AuditEvent
-from apps.console.services import audit_record_api
+from apps.audit.models import AuditEvent
+from apps.audit.services import audit_record_api
 from apps.core.api import fields_param, list_params, not_found, path_tenant, query_flag, search_q
 from apps.core.budget import statement_budget
 from apps.core.errors import ApiError

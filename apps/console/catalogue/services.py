@@ -17,9 +17,9 @@ from apps.agents.errors import ResourceError
 from apps.agents.importing import bundle_apply
 from apps.agents.models import Kind
 from apps.agents.names import KIND_NAMES, with_article
+from apps.audit.models import AuditEvent
+from apps.audit.services import audit_record
 from apps.console.catalogue import selectors
-from apps.console.models import AuditEvent
-from apps.console.services import audit_record
 from apps.jobs import services as job_services
 from apps.jobs.models import Job
 from apps.tenants.models import Tenant

@@ -15,8 +15,8 @@ from apps.accounts.models import ApiClient
 from apps.agents.api.serializers import validate_upsert
 from apps.agents.models import Kind, McpServer, Reference
 from apps.agents.services import resource_upsert
+from apps.audit.models import AuditEvent
 from apps.console.catalogue import services
-from apps.console.models import AuditEvent
 from apps.tenants.models import Tenant
 from tests.agents.conftest import (
     agent_body,
