@@ -89,14 +89,7 @@ class ResourceView(APIView):
         owner = _tenant(tenant)
         try:
             with transaction.atomic():  # the write and its audit event, or neither
-                created = services.resource_upsert(
-                    tenant=owner,
-                    kind=self.api.kind,
-                    public_id=public_id,
-                    body=upsert.body,
-                    version=upsert.version,
-                    token_value=upsert.token_value,
-                )
+                created = services.resource_upsert(tenant=owner, kind=self.api.kind, public_id=public_id, upsert=upsert)
                 detail = {"kind": self.api.kind.value, "created": created}
                 audit_record_api(
                     principal=request.auth, tenant=owner, action=RESOURCE_SAVE, object_id=public_id, detail=detail

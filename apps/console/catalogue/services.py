@@ -11,12 +11,12 @@ from django.views.decorators.debug import sensitive_variables
 from apps.accounts.models import ApiClient
 from apps.accounts.services import IssuedClient, api_client_create, api_client_revoke
 from apps.agents import services as agent_services
-from apps.agents.api.serializers import Upsert
 from apps.agents.bundle import bundle_decode
 from apps.agents.errors import ResourceError
 from apps.agents.importing import bundle_apply
 from apps.agents.models import Kind
 from apps.agents.names import KIND_NAMES, with_article
+from apps.agents.services import Upsert
 from apps.audit.models import AuditEvent
 from apps.audit.services import audit_record
 from apps.console.catalogue import selectors
@@ -42,14 +42,7 @@ def console_resource_save(
     rolled back when the upsert did the other thing, so two people at once cannot overwrite each other."""
     noun = KIND_NAMES[kind]
     with transaction.atomic():
-        created = agent_services.resource_upsert(
-            tenant=tenant,
-            kind=kind,
-            public_id=public_id,
-            body=upsert.body,
-            version=upsert.version,
-            token_value=upsert.token_value,
-        )
+        created = agent_services.resource_upsert(tenant=tenant, kind=kind, public_id=public_id, upsert=upsert)
         if create and not created:
             raise AlreadyExists(
                 f"There already is {with_article(noun)} with id {public_id}; open it to edit it.", field="id"
