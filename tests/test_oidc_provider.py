@@ -1,4 +1,4 @@
-"""The test suite's OpenID provider (tests/oidc_provider.py, panva's oidc-provider on Node.js) does what the console
+"""The test suite's OpenID provider (tests/oidc_provider/, panva's oidc-provider on Node.js) does what the console
 and the API will rely on: discovery, RS256 keys, client-credentials JWTs for the API, the authorization code flow
 with PKCE, refused passwords and RP-initiated logout — all over real HTTP on 127.0.0.1, without a browser."""
 

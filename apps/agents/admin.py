@@ -28,36 +28,34 @@ class ReadOnlyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         return False
 
 
+class ResourceAdmin(ReadOnlyAdmin):
+    search_fields = RESOURCE_SEARCH
+    ordering = NEWEST_FIRST
+
+
+def _columns(*own: str) -> tuple[str, ...]:
+    """A resource list's columns: its own fields between the name and the version."""
+    return ("public_id", "tenant", "name", *own, "version", "modified_at")
+
+
 @admin.register(Agent)
-class AgentAdmin(ReadOnlyAdmin):
-    list_display = ("public_id", "tenant", "name", "enabled", "agent_type", "version", "modified_at")
+class AgentAdmin(ResourceAdmin):
+    list_display = _columns("enabled", "agent_type")
     list_filter = ("tenant", "enabled", "agent_type")
-    search_fields = RESOURCE_SEARCH
-    ordering = NEWEST_FIRST
 
 
-@admin.register(Tool)
-class ToolAdmin(ReadOnlyAdmin):
-    list_display = ("public_id", "tenant", "name", "enabled", "type", "version", "modified_at")
+@admin.register(Tool, McpServer)
+class TypedResourceAdmin(ResourceAdmin):
+    """Tools and MCP servers: each has a type and is turned on or off."""
+
+    list_display = _columns("enabled", "type")
     list_filter = ("tenant", "enabled", "type")
-    search_fields = RESOURCE_SEARCH
-    ordering = NEWEST_FIRST
-
-
-@admin.register(McpServer)
-class McpServerAdmin(ReadOnlyAdmin):
-    list_display = ("public_id", "tenant", "name", "enabled", "type", "version", "modified_at")
-    list_filter = ("tenant", "enabled", "type")
-    search_fields = RESOURCE_SEARCH
-    ordering = NEWEST_FIRST
 
 
 @admin.register(Token)
-class TokenAdmin(ReadOnlyAdmin):
-    list_display = ("public_id", "tenant", "name", "version", "modified_at")
+class TokenAdmin(ResourceAdmin):
+    list_display = _columns()
     list_filter = ("tenant",)
-    search_fields = RESOURCE_SEARCH
-    ordering = NEWEST_FIRST
     fields = ("tenant", "public_id", "name", "version", "created_at", "modified_at")
 
     def get_queryset(self, request: HttpRequest) -> Any:

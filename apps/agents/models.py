@@ -7,7 +7,7 @@ representation in `body`. What one resource uses of another is also written to `
 
 from __future__ import annotations
 
-from typing import Any, TypeAlias, TypeVar
+from typing import TypeAlias, TypeVar
 
 from django.db import models
 from django.db.models import QuerySet
@@ -40,13 +40,22 @@ class Resource(Versioned):
         return f"{self.name} ({self.public_id})"
 
 
-def _resource_meta(prefix: str) -> dict[str, Any]:
-    return {
-        "constraints": [
-            models.UniqueConstraint(fields=["tenant", "public_id"], name=f"{prefix}_unique_id_per_tenant"),
-        ],
-        "indexes": [models.Index(fields=["tenant", "created_at", "public_id"], name=f"{prefix}_tenant_created")],
-    }
+class SwitchedResource(Resource):
+    """A resource that is off until a client turns it on: agents, tools and MCP servers."""
+
+    enabled = models.BooleanField(default=False)
+
+    class Meta:
+        abstract = True
+
+
+def _resource_rules(prefix: str) -> tuple[list[models.BaseConstraint], list[models.Index]]:
+    """Each resource table's constraints and indexes: ids unique per tenant, and the index of the default sort. The
+    names keep the prefix each table was created with."""
+    return (
+        [models.UniqueConstraint(fields=["tenant", "public_id"], name=f"{prefix}_unique_id_per_tenant")],
+        [models.Index(fields=["tenant", "created_at", "public_id"], name=f"{prefix}_tenant_created")],
+    )
 
 
 class AgentType(models.TextChoices):
@@ -58,22 +67,20 @@ class AgentType(models.TextChoices):
     ANTI_FRAUD = "anti_fraud"
 
 
-class Agent(Resource):
+class Agent(SwitchedResource):
     """`name` holds the text searched and sorted on (the English name, else the first one); the localized
     names live in `body["name"]` as the API sends them."""
 
     AgentType: TypeAlias = AgentType
 
     kind = Kind.AGENT
-    enabled = models.BooleanField(default=False)
     agent_type = models.CharField(max_length=16, choices=AgentType.choices, null=True, blank=True)
 
     class Meta:
-        constraints = _resource_meta("agents_agent")["constraints"]
-        indexes = _resource_meta("agents_agent")["indexes"]
+        constraints, indexes = _resource_rules("agents_agent")
 
 
-class Tool(Resource):
+class Tool(SwitchedResource):
     class Type(models.TextChoices):
         SLACK = "slack"
         RAG_CUSTOM = "rag_custom"
@@ -81,26 +88,22 @@ class Tool(Resource):
         TEAMS = "teams"
 
     kind = Kind.TOOL
-    enabled = models.BooleanField(default=False)
     type = models.CharField(max_length=16, choices=Type.choices)
 
     class Meta:
-        constraints = _resource_meta("agents_tool")["constraints"]
-        indexes = _resource_meta("agents_tool")["indexes"]
+        constraints, indexes = _resource_rules("agents_tool")
 
 
-class McpServer(Resource):
+class McpServer(SwitchedResource):
     class Type(models.TextChoices):
         CUSTOM = "custom"
         DYNAMIC = "dynamic"
 
     kind = Kind.MCP_SERVER
-    enabled = models.BooleanField(default=False)
     type = models.CharField(max_length=16, choices=Type.choices, default=Type.CUSTOM)
 
     class Meta:
-        constraints = _resource_meta("agents_mcp")["constraints"]
-        indexes = _resource_meta("agents_mcp")["indexes"]
+        constraints, indexes = _resource_rules("agents_mcp")
 
 
 class Token(Resource):
@@ -111,8 +114,7 @@ class Token(Resource):
     encrypted_value = models.TextField()
 
     class Meta:
-        constraints = _resource_meta("agents_token")["constraints"]
-        indexes = _resource_meta("agents_token")["indexes"]
+        constraints, indexes = _resource_rules("agents_token")
 
 
 _SECRET_COLUMNS: dict[type[models.Model], tuple[str, ...]] = {Token: ("encrypted_value",)}

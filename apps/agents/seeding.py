@@ -48,9 +48,11 @@ def seed_catalogue(
     return catalogue
 
 
-def _tool(tenant: Tenant, public_id: str, token_id: str) -> str:
-    body = {
-        "name": f"Product search {public_id}",
+def rag_tool_body(token_id: str, name: str = "Product search") -> dict[str, Any]:
+    """A RAG tool's representation that reads its vector store and embeddings with the token `token_id`; the
+    tests build their tools from it too."""
+    return {
+        "name": name,
         "type": "rag_custom",
         "enabled": True,
         "config": {
@@ -66,7 +68,10 @@ def _tool(tenant: Tenant, public_id: str, token_id: str) -> str:
             "embeddingConfig": {"model": "text-embedding-3-small", "token": {"id": token_id}},
         },
     }
-    return _create(tenant, Kind.TOOL, Tool, public_id, body)
+
+
+def _tool(tenant: Tenant, public_id: str, token_id: str) -> str:
+    return _create(tenant, Kind.TOOL, Tool, public_id, rag_tool_body(token_id, name=f"Product search {public_id}"))
 
 
 def _server(tenant: Tenant, public_id: str, token_id: str) -> str:

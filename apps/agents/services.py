@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -31,23 +31,26 @@ from apps.core.ids import id_problem
 from apps.tenants.models import Tenant
 
 
-@sensitive_variables("token_value")
-def resource_upsert(
-    *,
-    tenant: Tenant,
-    kind: Kind,
-    public_id: str,
-    body: dict[str, Any],
-    version: int | None = None,
-    token_value: str | None = None,
-) -> bool:
+@dataclass(frozen=True)
+class Upsert:
+    """A validated upsert: the representation to store, the version the client based it on, and (tokens only)
+    the secret value, kept out of `repr` so that it never reaches a log."""
+
+    body: dict[str, Any]
+    version: int | None = None
+    token_value: str | None = field(default=None, repr=False)
+
+
+@sensitive_variables("upsert", "token_value")
+def resource_upsert(*, tenant: Tenant, kind: Kind, public_id: str, upsert: Upsert) -> bool:
     """Create or replace a resource from its validated representation; True when it was created.
 
-    `version`, when given, must be the stored one (optimistic locking). The resources the representation
-    references must exist in the tenant. A new resource's id must pass apps.core.ids. For tokens, `token_value`
+    The upsert's `version`, when given, must be the stored one (optimistic locking). The resources the representation
+    references must exist in the tenant. A new resource's id must pass apps.core.ids. For tokens, its `token_value`
     is the secret: required on create, and unchangeable after (upstream's rule). On an update it is ignored,
     without comparing it to the stored one, so the answer tells nothing about that value.
     """
+    body, version, token_value = upsert.body, upsert.version, upsert.token_value
     model = RESOURCE_MODELS[kind]
     with transaction.atomic():
         _lock_references(tenant, kind, public_id, body)

@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "apps.core",
     "apps.tenants",
     "apps.accounts",
+    "apps.audit",
     "apps.agents",
     "apps.jobs",
     "apps.agentic",

@@ -14,7 +14,7 @@ from django.core.exceptions import SuspiciousOperation
 from apps.accounts import oidc, provider_keys
 from apps.accounts.oidc import ConsoleOidcBackend
 from apps.accounts.provider_keys import ProviderKeys
-from tests.accounts.test_external_tokens import FakeClock
+from tests.accounts.external_issuer import FakeClock
 from tests.jwks_server import DISCOVERY_PATH, JWKS_PATH, JwksServer, SigningKey
 
 CONSOLE = "ai-console"

@@ -1,4 +1,4 @@
-"""The console and the API against a real OpenID provider on 127.0.0.1 (tests/oidc_provider.py): sign-in with the
+"""The console and the API against a real OpenID provider on 127.0.0.1 (tests/oidc_provider/): sign-in with the
 authorization code flow and PKCE, roles from the provider's claims, logout at the provider, and API calls with the
 provider's client-credentials JWTs."""
 

@@ -23,6 +23,7 @@ from referencing.jsonschema import DRAFT4
 from apps.agents.api.serializers import validate_upsert
 from apps.agents.models import RESOURCE_MODELS, Kind, Reference
 from apps.agents.representation import AnyResource
+from apps.agents.seeding import rag_tool_body as rag_tool_body  # the app's own, for the tests here
 from apps.agents.services import resource_upsert
 from apps.tenants.models import Tenant
 from tests.conftest import MANAGE, READ, ApiClientForTests
@@ -47,26 +48,6 @@ def url(kind: Kind, public_id: str | None = None, tenant: str = "acme", **query:
 
 def token_body(name: str = "OpenAI key", value: str | None = SECRET) -> dict[str, Any]:
     return {"name": name, **({"value": value} if value is not None else {})}
-
-
-def rag_tool_body(token_id: str, name: str = "Product search") -> dict[str, Any]:
-    return {
-        "name": name,
-        "type": "rag_custom",
-        "enabled": True,
-        "config": {
-            "prompt": "Use it to find products the customer asks about.",
-            "maxResults": 5,
-            "databaseConfig": {
-                "url": "https://vectors.example.com",
-                "type": "qdrant",
-                "entityType": "product",
-                "collectionName": "products",
-                "token": {"id": token_id},
-            },
-            "embeddingConfig": {"model": "text-embedding-3-small", "token": {"id": token_id}},
-        },
-    }
 
 
 def slack_tool_body(name: str = "Slack") -> dict[str, Any]:
@@ -130,14 +111,7 @@ def agent_body(
 
 def create(tenant: Tenant, kind: Kind, public_id: str, body: dict[str, Any]) -> AnyResource:
     upsert = validate_upsert(kind, body)
-    resource_upsert(
-        tenant=tenant,
-        kind=kind,
-        public_id=public_id,
-        body=upsert.body,
-        version=upsert.version,
-        token_value=upsert.token_value,
-    )
+    resource_upsert(tenant=tenant, kind=kind, public_id=public_id, upsert=upsert)
     return stored(tenant, kind, public_id)
 
 
@@ -179,6 +153,21 @@ class Catalogue:
 @pytest.fixture
 def catalogue(tenant: Tenant) -> Catalogue:
     return Catalogue(tenant)
+
+
+# What the catalogue's agent a1 uses, as `Reference` rows.
+EVERYTHING_A1_USES = {
+    ("agent", "a1", "token", "t1"),
+    ("agent", "a1", "tool", "tool1"),
+    ("agent", "a1", "mcp_server", "mcp1"),
+    ("agent", "a1", "agent", "helper"),
+}
+
+
+def assert_untouched(tenant: Tenant) -> None:
+    """The catalogue's agent a1 is as it was created."""
+    agent = stored(tenant, Kind.AGENT, "a1")
+    assert (agent.name, agent.version) == ("Support", 1)
 
 
 # --- checking responses against our own OpenAPI document --------------------------------------------------------------

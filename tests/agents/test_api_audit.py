@@ -13,14 +13,14 @@ import pytest
 from apps.accounts.services import IssuedClient
 from apps.agents.bundle import bundle_encode
 from apps.agents.models import Kind
-from apps.console.models import AuditEvent
+from apps.audit.models import AuditEvent
 from apps.jobs import tasks
 from apps.jobs.models import Job
 from apps.tenants.models import Tenant
-from tests.accounts.test_external_tokens import (  # noqa: F401  # the provider's fixtures, used by name
-    _no_keys_kept_between_tests,
+from tests.accounts.external_issuer import (  # noqa: F401  # the provider's fixtures, used by name
     clock,
     issuer,
+    keys_forgotten,
     provider,
 )
 from tests.agents.conftest import (
@@ -35,6 +35,9 @@ from tests.agents.conftest import (
 )
 from tests.conftest import MANAGE, READ
 from tests.jwks_server import JwksServer
+
+# No provider keys kept from another test, as in the tests of external tokens.
+pytestmark = pytest.mark.usefixtures("keys_forgotten")
 
 BODIES = {
     Kind.AGENT: agent_body("t1"),
@@ -144,7 +147,7 @@ def test_an_export_and_an_import_through_the_api_are_audited(caller: Any, issued
 def test_a_write_with_an_external_token_names_its_client_and_subject(
     request: pytest.FixtureRequest, tenant: Tenant
 ) -> None:
-    idp: JwksServer = request.getfixturevalue("issuer")  # configured as in tests/accounts/test_external_tokens
+    idp: JwksServer = request.getfixturevalue("issuer")  # configured as in tests/accounts/external_issuer.py
     create(tenant, Kind.TOKEN, "t1", token_body())
     token = idp.mint(idp.claims(sub="alice@example.com", client_id="partner-app"))
 

@@ -1,4 +1,4 @@
-"""/ai-service/{tenant}/agentic/mcp-servers: access, custom and dynamic servers, references, delete, lists."""
+"""/ai-service/{tenant}/agentic/mcp-servers: custom and dynamic servers, references, delete, lists."""
 
 from __future__ import annotations
 
@@ -8,12 +8,8 @@ import pytest
 
 from apps.agents.models import Kind
 from tests.agents.conftest import (
-    access_operations,
     agent_body,
     assert_bad_request,
-    assert_forbidden,
-    assert_unauthorized,
-    client_with,
     create,
     custom_mcp_body,
     dynamic_mcp_body,
@@ -26,10 +22,8 @@ from tests.agents.conftest import (
     token_body,
     url,
 )
-from tests.conftest import MANAGE, READ
 
 MCP = Kind.MCP_SERVER
-OPERATIONS = access_operations("mcp1", custom_mcp_body("t1", name="Renamed"))
 
 
 @pytest.fixture
@@ -38,60 +32,9 @@ def acme_server(tenant: Any) -> None:
     create(tenant, MCP, "mcp1", custom_mcp_body("t1"))
 
 
-@pytest.fixture(params=list(OPERATIONS))
-def operation(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
 def assert_untouched(tenant: Any) -> None:
     server = stored(tenant, MCP, "mcp1")
     assert (server.name, server.version) == ("Orders MCP", 1)
-
-
-# Access
-
-
-def test_each_mcp_server_operation_works_for_a_manager(manager, tenant, acme_server, operation):
-    response = OPERATIONS[operation].call(manager, MCP)
-    assert response.status_code == OPERATIONS[operation].success, response.body
-    if operation == "DELETE one":
-        assert not exists(tenant, MCP, "mcp1")
-    elif operation == "PUT one":
-        assert stored(tenant, MCP, "mcp1").name == "Renamed"
-    elif operation == "GET one":
-        assert response.body["id"] == "mcp1"
-    else:
-        assert ids(response) == ["mcp1"]
-
-
-def test_a_reader_may_read_mcp_servers_but_not_write_them(reader, tenant, acme_server, operation):
-    response = OPERATIONS[operation].call(reader, MCP)
-    if OPERATIONS[operation].scope == READ:
-        assert response.status_code == 200
-    else:
-        assert_forbidden(response)
-        assert_untouched(tenant)
-
-
-@pytest.mark.parametrize("authorization", [None, "Bearer ", "Bearer not-a-real-token"])
-def test_each_mcp_server_operation_answers_401_in_the_fault_shape_without_a_valid_token(
-    api, tenant, acme_server, operation, authorization
-):
-    if authorization:
-        api.defaults["HTTP_AUTHORIZATION"] = authorization
-    assert_unauthorized(OPERATIONS[operation].call(api, MCP))
-    assert_untouched(tenant)
-
-
-def test_each_mcp_server_operation_answers_403_on_another_tenants_path(outsider, tenant, acme_server, operation):
-    assert_forbidden(OPERATIONS[operation].call(outsider, MCP))
-    assert_untouched(tenant)
-
-
-def test_each_mcp_server_operation_answers_403_without_its_scope(tenant, make_token, acme_server, operation):
-    other_scope = MANAGE if OPERATIONS[operation].scope == READ else READ
-    assert_forbidden(OPERATIONS[operation].call(client_with(make_token(tenant, other_scope)), MCP))
-    assert_untouched(tenant)
 
 
 # Upsert

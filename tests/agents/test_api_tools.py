@@ -1,4 +1,4 @@
-"""/ai-service/{tenant}/agentic/tools: access, upsert and validation per tool type, references, delete, lists."""
+"""/ai-service/{tenant}/agentic/tools: upsert and validation per tool type, references, delete, lists."""
 
 from __future__ import annotations
 
@@ -8,12 +8,8 @@ import pytest
 
 from apps.agents.models import Kind
 from tests.agents.conftest import (
-    access_operations,
     agent_body,
     assert_bad_request,
-    assert_forbidden,
-    assert_unauthorized,
-    client_with,
     create,
     exists,
     ids,
@@ -26,21 +22,14 @@ from tests.agents.conftest import (
     token_body,
     url,
 )
-from tests.conftest import MANAGE, READ
 
 TOOL = Kind.TOOL
-OPERATIONS = access_operations("tool1", rag_tool_body("t1", name="Renamed"))
 
 
 @pytest.fixture
 def acme_tool(tenant: Any) -> None:
     create(tenant, Kind.TOKEN, "t1", token_body())
     create(tenant, TOOL, "tool1", rag_tool_body("t1"))
-
-
-@pytest.fixture(params=list(OPERATIONS))
-def operation(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
 
 
 def assert_untouched(tenant: Any) -> None:
@@ -69,67 +58,6 @@ def rag_emporix_tool_body(provider: str = "emporix_openai", **embedding: Any) ->
             "embeddingConfig": {"provider": provider, **embedding},
         },
     }
-
-
-# Access
-
-
-def test_each_tool_operation_works_for_a_manager(manager, tenant, acme_tool, operation):
-    response = OPERATIONS[operation].call(manager, TOOL)
-    assert response.status_code == OPERATIONS[operation].success, response.body
-    if operation == "DELETE one":
-        assert not exists(tenant, TOOL, "tool1")
-    elif operation == "PUT one":
-        assert stored(tenant, TOOL, "tool1").name == "Renamed"
-    elif operation == "GET one":
-        assert response.body["id"] == "tool1"
-    else:
-        assert ids(response) == ["tool1"]
-
-
-def test_a_reader_may_read_tools_but_not_write_them(reader, tenant, acme_tool, operation):
-    response = OPERATIONS[operation].call(reader, TOOL)
-    if OPERATIONS[operation].scope == READ:
-        assert response.status_code == 200
-    else:
-        assert_forbidden(response)
-        assert_untouched(tenant)
-
-
-@pytest.mark.parametrize("authorization", [None, "Bearer not-a-real-token", "Token abc"])
-def test_each_tool_operation_answers_401_in_the_fault_shape_without_a_valid_token(
-    api, tenant, acme_tool, operation, authorization
-):
-    if authorization:
-        api.defaults["HTTP_AUTHORIZATION"] = authorization
-    assert_unauthorized(OPERATIONS[operation].call(api, TOOL))
-    assert_untouched(tenant)
-
-
-def test_each_tool_operation_answers_401_for_an_expired_token(tenant, make_token, acme_tool, operation):
-    response = OPERATIONS[operation].call(client_with(make_token(tenant, READ, MANAGE, expires_in=-1)), TOOL)
-    assert response.status_code == 401
-    assert response.body["fault"]["faultstring"] == "Access Token expired"
-    assert_untouched(tenant)
-
-
-def test_each_tool_operation_answers_403_on_another_tenants_path(outsider, tenant, acme_tool, operation):
-    assert_forbidden(OPERATIONS[operation].call(outsider, TOOL))
-    assert_untouched(tenant)
-
-
-def test_an_unknown_tenant_answers_exactly_as_a_foreign_one(manager, other_tenant, acme_tool, operation):
-    foreign = OPERATIONS[operation].call(manager, TOOL, tenant="globex")
-    unknown = OPERATIONS[operation].call(manager, TOOL, tenant="nosuch")
-    assert_forbidden(foreign)
-    assert unknown.status_code == 403
-    assert unknown.body == foreign.body
-
-
-def test_each_tool_operation_answers_403_without_its_scope(tenant, make_token, acme_tool, operation):
-    other_scope = MANAGE if OPERATIONS[operation].scope == READ else READ
-    assert_forbidden(OPERATIONS[operation].call(client_with(make_token(tenant, other_scope)), TOOL))
-    assert_untouched(tenant)
 
 
 # Upsert, by type

@@ -280,7 +280,7 @@ def test_an_outsider_finds_nothing_of_the_tenant(
 
 @pytest.fixture
 def console_with_provider(settings: Any, oidc_provider: OidcProvider) -> Iterator[OidcProvider]:
-    """The console signing in at the suite's OpenID provider (tests/oidc_provider.py), local passwords still on."""
+    """The console signing in at the suite's OpenID provider (tests/oidc_provider/), local passwords still on."""
     settings.OIDC_OP_ISSUER = oidc_provider.issuer
     settings.OIDC_ENABLED = True
     settings.OIDC_RP_CLIENT_ID = CONSOLE_CLIENT_ID

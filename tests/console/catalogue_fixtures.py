@@ -15,7 +15,7 @@ from apps.accounts.models import ApiClient
 from apps.accounts.services import api_client_create
 from apps.agents.bundle import bundle_encode
 from apps.agents.models import Agent, McpServer, Reference, Token, Tool
-from apps.console.models import AuditEvent
+from apps.audit.models import AuditEvent
 from apps.jobs.models import Job
 from apps.tenants.models import Tenant
 from tests.agents.conftest import agent_body, custom_mcp_body, rag_tool_body, slack_tool_body

@@ -9,7 +9,7 @@ from django.test import Client
 
 from apps.accounts.services import IssuedClient
 from apps.agents.models import Kind
-from apps.console.models import AuditEvent
+from apps.audit.models import AuditEvent
 from apps.tenants.models import Tenant
 from tests.agents.conftest import agent_body, client_with, create, put, token_body
 from tests.conftest import MANAGE, READ

@@ -15,7 +15,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.test import Client
 
 from apps.accounts.models import OidcIdentity, PasswordChangeRequired
-from apps.console.models import AuditEvent
+from apps.audit.models import AuditEvent
 from apps.tenants.models import Membership, Tenant
 from tests.console.conftest import SIGN_IN
 

@@ -22,8 +22,8 @@ from apps.jobs import runners, selectors, services, tasks
 from apps.jobs.models import Job
 from apps.jobs.runners import job_execute
 from apps.tenants.models import Tenant
+from tests.agents import conftest as agents_conftest
 from tests.agents.conftest import (
-    DocumentedClient,
     assert_bad_request,
     assert_forbidden,
     assert_unauthorized,
@@ -36,22 +36,9 @@ IMPORT = "/ai-service/{tenant}/agentic/agents/import"
 ASYNC = {"HTTP_PREFER": "respond-async"}
 
 
-# --- clients that also check every answer against our own OpenAPI document ------------------------------------------
-
-
-@pytest.fixture
-def api() -> DocumentedClient:
-    return DocumentedClient()
-
-
-@pytest.fixture
-def reader(tenant: Tenant, make_token: Callable[..., str]) -> DocumentedClient:
-    return client_with(make_token(tenant, READ))
-
-
-@pytest.fixture
-def outsider(other_tenant: Tenant, make_token: Callable[..., str]) -> DocumentedClient:
-    return client_with(make_token(other_tenant, READ, MANAGE))
+# The agents API's clients (tests/agents/conftest.py), which also check every answer against our own OpenAPI
+# document, in place of the plain ones of tests/conftest.py.
+api, reader, outsider = agents_conftest.api, agents_conftest.reader, agents_conftest.outsider
 
 
 @pytest.fixture(autouse=True)

@@ -3,7 +3,7 @@
 //   node provider.mjs --config /path/to/config.json [--port 54321]   (--config may also be the JSON itself)
 //   OIDC_PROVIDER_CONFIG=/path/to/config.json OIDC_PROVIDER_PORT=54321 node provider.mjs
 //
-// The configuration (every key optional but `port`; tests/oidc_provider.py writes it):
+// The configuration (every key optional but `port`; tests/oidc_provider/ writes it):
 //   {
 //     "port": 54321,                      // oidc-provider cannot listen on port 0: the caller picks a free one
 //     "host": "127.0.0.1",

@@ -34,8 +34,8 @@ from apps.agents.api.serializers import validate_upsert
 from apps.agents.errors import ResourceError, ResourceInUse, ResourceNotFound, VersionConflict
 from apps.agents.fields import FIELDS, WHOLE_OBJECTS
 from apps.agents.representation import public_representation
-from apps.console.models import AuditEvent
-from apps.console.services import audit_record_api
+from apps.audit.models import AuditEvent
+from apps.audit.services import audit_record_api
 from apps.core.api import fields_param, list_params, not_found, path_tenant, query_flag, search_q
 from apps.core.budget import statement_budget
 from apps.core.errors import ApiError
@@ -89,14 +89,7 @@ class ResourceView(APIView):
         owner = _tenant(tenant)
         try:
             with transaction.atomic():  # the write and its audit event, or neither
-                created = services.resource_upsert(
-                    tenant=owner,
-                    kind=self.api.kind,
-                    public_id=public_id,
-                    body=upsert.body,
-                    version=upsert.version,
-                    token_value=upsert.token_value,
-                )
+                created = services.resource_upsert(tenant=owner, kind=self.api.kind, public_id=public_id, upsert=upsert)
                 detail = {"kind": self.api.kind.value, "created": created}
                 audit_record_api(
                     principal=request.auth, tenant=owner, action=RESOURCE_SAVE, object_id=public_id, detail=detail

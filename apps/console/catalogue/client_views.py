@@ -12,10 +12,9 @@ from django.utils.cache import add_never_cache_headers
 from django.views.decorators.debug import sensitive_variables
 
 from apps.accounts.models import ApiClient, Scope
-from apps.console.access import TenantAccess, tenant_access
+from apps.console.access import TenantAccess, allow, tenant_access
 from apps.console.catalogue import selectors, services
 from apps.console.catalogue.forms import ApiClientForm
-from apps.console.catalogue.views import allow
 
 
 @login_required

@@ -14,10 +14,10 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
-from apps.console.access import TenantAccess, tenant_access
+from apps.console.access import TenantAccess, allow, tenant_access
 from apps.console.catalogue import services
 from apps.console.catalogue.forms import BundleConfirmForm, BundleUploadForm, CheckedBundle, carry_limit
-from apps.console.catalogue.views import allow, job_page
+from apps.console.catalogue.views import job_page
 from apps.jobs.errors import JobError
 
 SECTIONS = (("agents", "Agents"), ("tools", "Tools"), ("mcpServers", "MCP servers"))

@@ -13,15 +13,15 @@ from apps.accounts.services import IssuedClient, api_client_create, api_client_r
 from apps.agentic.errors import AgentNotRunnable
 from apps.agentic.services import chat_problem, new_session_id, run_create
 from apps.agents import services as agent_services
-from apps.agents.api.serializers import Upsert
 from apps.agents.bundle import bundle_decode
 from apps.agents.errors import ResourceError
 from apps.agents.importing import bundle_apply
 from apps.agents.models import Agent, Kind
 from apps.agents.names import KIND_NAMES, with_article
+from apps.agents.services import Upsert
+from apps.audit.models import AuditEvent
+from apps.audit.services import audit_record
 from apps.console.catalogue import selectors
-from apps.console.models import AuditEvent
-from apps.console.services import audit_record
 from apps.jobs import services as job_services
 from apps.jobs.models import Job
 from apps.tenants.models import Tenant
@@ -44,14 +44,7 @@ def console_resource_save(
     rolled back when the upsert did the other thing, so two people at once cannot overwrite each other."""
     noun = KIND_NAMES[kind]
     with transaction.atomic():
-        created = agent_services.resource_upsert(
-            tenant=tenant,
-            kind=kind,
-            public_id=public_id,
-            body=upsert.body,
-            version=upsert.version,
-            token_value=upsert.token_value,
-        )
+        created = agent_services.resource_upsert(tenant=tenant, kind=kind, public_id=public_id, upsert=upsert)
         if create and not created:
             raise AlreadyExists(
                 f"There already is {with_article(noun)} with id {public_id}; open it to edit it.", field="id"

@@ -9,16 +9,14 @@ its form.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import wraps
-from typing import Any, cast
+from typing import cast
 from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Q
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
@@ -28,7 +26,7 @@ from apps.agents import selectors as agent_selectors
 from apps.agents.errors import ResourceInUse, ResourceNotFound
 from apps.agents.models import Agent, Kind
 from apps.agents.representation import AnyResource, public_representation
-from apps.console.access import TenantAccess, tenant_access
+from apps.console.access import TenantAccess, allow, tenant_access
 from apps.console.catalogue import selectors, services
 from apps.console.catalogue.editing import form_initial, render_form, resource_form, save_resource
 from apps.console.catalogue.forms import AgentTryForm, DeleteForm
@@ -47,25 +45,6 @@ from apps.console.catalogue.trying import try_it_context
 from apps.core.ids import is_stored_id, new_object_id
 from apps.core.listing import ListParams, SortKey
 from apps.jobs.errors import JobError
-
-View = Callable[..., HttpResponse]
-
-
-def allow(*methods: str) -> Callable[[View], View]:
-    """require_http_methods, but after the tenant check: another tenant's path is a 404 whatever the method, so
-    that an outsider learns nothing from it, not even which methods it takes."""
-
-    def decorate(view: View) -> View:
-        @wraps(view)
-        def checked(request: HttpRequest, tenant: str, *args: Any, **kwargs: Any) -> HttpResponse:
-            if request.method not in methods:
-                tenant_access(request.user, tenant)
-                return HttpResponseNotAllowed(methods)
-            return view(request, tenant, *args, **kwargs)
-
-        return checked
-
-    return decorate
 
 
 def job_page(tenant: str, job_id: str) -> str:

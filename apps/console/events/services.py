@@ -10,8 +10,8 @@ from django.db import transaction
 from django.views.decorators.debug import sensitive_variables
 
 from apps.agentic.events.services import event_secret_get, event_secret_rotate
-from apps.console.models import AuditEvent
-from apps.console.services import audit_record
+from apps.audit.models import AuditEvent
+from apps.audit.services import audit_record
 from apps.tenants.models import Tenant
 
 

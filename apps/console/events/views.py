@@ -17,8 +17,7 @@ from django.views.decorators.debug import sensitive_variables
 
 from apps.agentic.events.errors import EventSecretUnreadable
 from apps.agentic.events.selectors import delivery_list
-from apps.console.access import TenantAccess, tenant_access
-from apps.console.catalogue.views import allow
+from apps.console.access import TenantAccess, allow, tenant_access
 from apps.console.events import services
 
 

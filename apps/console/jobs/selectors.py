@@ -17,7 +17,7 @@ from typing import Any
 from django.db.models import Count, Q, QuerySet
 
 from apps.agentic.models import LogMessage
-from apps.console.models import AuditEvent
+from apps.audit.models import AuditEvent
 from apps.core.ids import is_stored_id
 from apps.core.timefmt import parse_instant
 from apps.jobs.models import Job

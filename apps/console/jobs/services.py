@@ -7,8 +7,8 @@ from typing import Any
 from django.db import transaction
 from django.db.models import QuerySet
 
-from apps.console.models import AuditEvent
-from apps.console.services import audit_record
+from apps.audit.models import AuditEvent
+from apps.audit.services import audit_record
 from apps.jobs import services as job_services
 from apps.jobs.models import Job
 from apps.jobs.services import JobsDeleted

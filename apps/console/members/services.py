@@ -12,8 +12,8 @@ from django.views.decorators.debug import sensitive_variables
 
 from apps.accounts.oidc import ConsoleRoles
 from apps.accounts.users import IssuedPassword, local_user_create, local_user_reset_password, user_is_provider_managed
-from apps.console.models import AuditEvent
-from apps.console.services import audit_record
+from apps.audit.models import AuditEvent
+from apps.audit.services import audit_record
 from apps.tenants import selectors as tenant_selectors
 from apps.tenants.models import Membership, Tenant
 from apps.tenants.services import membership_remove, membership_set

@@ -15,8 +15,7 @@ from django.utils.cache import add_never_cache_headers
 from django.views.decorators.debug import sensitive_variables
 
 from apps.accounts.users import IssuedPassword
-from apps.console.access import TenantAccess, tenant_access, tenants_for_name
-from apps.console.catalogue.views import allow
+from apps.console.access import TenantAccess, allow, tenant_access, tenants_for_name
 from apps.console.members import services
 from apps.console.members.forms import MemberAddForm, MemberRoleForm
 from apps.tenants import selectors

@@ -17,8 +17,8 @@ from rest_framework.views import APIView
 
 from apps.accounts.models import Scope
 from apps.agents.bundle import bundle_decode
-from apps.console.models import AuditEvent
-from apps.console.services import audit_record_api
+from apps.audit.models import AuditEvent
+from apps.audit.services import audit_record_api
 from apps.core.errors import ApiError, error_body
 from apps.core.timefmt import format_instant
 from apps.jobs import selectors, services

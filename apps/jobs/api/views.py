@@ -14,8 +14,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.accounts.models import Scope
-from apps.console.models import AuditEvent
-from apps.console.services import audit_record_api
+from apps.audit.models import AuditEvent
+from apps.audit.services import audit_record_api
 from apps.core.api import ERROR_RESPONSES, fields_param, list_params, not_found, search_q
 from apps.core.budget import statement_budget
 from apps.core.listing import ListParams, filter_from_q, project

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from apps.console.models import AuditEvent
+from apps.audit.models import AuditEvent
 from apps.jobs import services as job_services
 from apps.jobs.models import Job
 from tests.console.agentic.conftest import ASKED, SESSION

@@ -10,7 +10,7 @@ import pytest
 
 from apps.agentic.models import AgentRequest, LogMessage
 from apps.agents.models import Agent, Kind
-from apps.console.models import AuditEvent
+from apps.audit.models import AuditEvent
 from apps.jobs.models import Job
 from tests.agents.conftest import create
 from tests.console.agentic.conftest import ANSWER, ASKED, SESSION, helper_body

@@ -10,8 +10,8 @@ import pytest
 from django.test import Client
 
 from apps.accounts.models import ApiClient
+from apps.audit.models import AuditEvent
 from apps.console.catalogue import services
-from apps.console.models import AuditEvent
 from apps.tenants.models import Tenant
 from tests.console.catalogue.helpers import (
     post_form,

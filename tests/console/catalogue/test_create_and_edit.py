@@ -14,9 +14,9 @@ from django.test import Client
 from apps.accounts.models import ApiClient
 from apps.agents.api.serializers import validate_upsert
 from apps.agents.models import Kind, McpServer, Reference
-from apps.agents.services import resource_upsert
+from apps.agents.services import Upsert, resource_upsert
+from apps.audit.models import AuditEvent
 from apps.console.catalogue import services
-from apps.console.models import AuditEvent
 from apps.tenants.models import Tenant
 from tests.agents.conftest import (
     agent_body,
@@ -139,7 +139,7 @@ def test_an_edit_of_a_version_someone_changed_meanwhile_is_refused_with_a_clear_
 ):
     body = agent_body("t1", name="Refunds", userPrompt="Mine.")
     # Someone else saves first, through the API's service.
-    resource_upsert(tenant=tenant, kind=Kind.AGENT, public_id="helper", body=agent_body("t1", name="Theirs"))
+    resource_upsert(tenant=tenant, kind=Kind.AGENT, public_id="helper", upsert=Upsert(agent_body("t1", name="Theirs")))
 
     response = post_form(manager_client, "agents/helper/edit", {"body": json.dumps(body), "version": "1"})
 

@@ -6,7 +6,7 @@ from django.test import Client
 
 from apps.accounts.models import ApiClient
 from apps.agents.models import Agent, Kind, Reference, Tool
-from apps.console.models import AuditEvent
+from apps.audit.models import AuditEvent
 from apps.tenants.models import Tenant
 from tests.agents.conftest import (
     stored,

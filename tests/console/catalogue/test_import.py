@@ -12,7 +12,7 @@ from django.test import Client
 
 from apps.accounts.models import ApiClient
 from apps.agents.bundle import bundle_decode
-from apps.console.models import AuditEvent
+from apps.audit.models import AuditEvent
 from apps.jobs.models import Job
 from apps.tenants.models import Tenant
 from tests.agents.conftest import (

@@ -12,7 +12,7 @@ from django.test import Client
 from apps.agentic.events import selectors
 from apps.agentic.events.services import event_receive, event_secret_get
 from apps.agentic.models import EventSecret
-from apps.console.models import AuditEvent
+from apps.audit.models import AuditEvent
 from apps.tenants.models import Tenant
 from tests.agentic.events.conftest import ORDER_CREATED, commerce_trigger, order_event, subscribe
 

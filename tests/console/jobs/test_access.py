@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from apps.console.models import AuditEvent
+from apps.audit.models import AuditEvent
 from apps.jobs.models import Job
 from tests.console.conftest import SIGN_IN
 from tests.console.jobs.helpers import (

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+from apps.audit.models import AuditEvent
 from apps.console.jobs import selectors
-from apps.console.models import AuditEvent
 from apps.core.timefmt import now_ms
 from tests.console.jobs.helpers import (
     BASE,

@@ -10,8 +10,8 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from apps.audit.models import AuditEvent
 from apps.console.jobs import selectors, services
-from apps.console.models import AuditEvent
 from apps.core.timefmt import format_instant, now_ms
 from apps.jobs.models import Job
 from tests.console.jobs.helpers import (

@@ -7,7 +7,7 @@ from unittest import mock
 import pytest
 
 from apps.agents.bundle import bundle_encode
-from apps.console.models import AuditEvent
+from apps.audit.models import AuditEvent
 from apps.core.timefmt import format_instant, now_ms
 from apps.jobs import services as job_services
 from apps.jobs.models import Job

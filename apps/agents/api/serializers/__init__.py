@@ -9,7 +9,6 @@ The serializers of each kind live in the modules of this package; this one is th
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 from rest_framework.exceptions import ValidationError
@@ -33,6 +32,7 @@ from apps.agents.api.serializers.base import (
 )
 from apps.agents.api.serializers.tools import MCP_SERVERS, TOOLS
 from apps.agents.models import Kind, McpServer
+from apps.agents.services import Upsert
 
 __all__ = [
     "API_KEY_PROVIDERS",
@@ -55,16 +55,6 @@ class TokenSerializer(ApiSerializer):
     # Write-only: it goes encrypted into its own column, never into the representation.
     value = text_field(max_length=TOKEN_VALUE_MAX_LENGTH, required=False)
     metadata = Metadata(required=False)
-
-
-@dataclass(frozen=True)
-class Upsert:
-    """A validated upsert: the representation to store, the version the client based it on, and (tokens only)
-    the secret value, kept out of `repr` so that it never reaches a log."""
-
-    body: dict[str, Any]
-    version: int | None
-    token_value: str | None = field(default=None, repr=False)
 
 
 def validate_upsert(kind: Kind, data: Any) -> Upsert:

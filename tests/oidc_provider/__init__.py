@@ -1,5 +1,7 @@
 """A real OpenID provider for the test suite: panva's `oidc-provider` (npm, pinned in tests/oidc/package-lock.json)
-run by Node.js on 127.0.0.1, configured here.
+run by Node.js on 127.0.0.1. This package holds its default configuration (`config.py`), Node.js and npm
+(`node.py`), HTTP without a browser (`user_agent.py`) and its errors (`errors.py`); here are the running provider
+and its fixture.
 
     def test_something(oidc_provider):
         token = oidc_provider.client_credentials_token("acme-machine")          # an RS256 JWT for the API
@@ -17,14 +19,9 @@ from __future__ import annotations
 
 import base64
 import copy
-import fcntl
-import hashlib
 import json
 import os
-import re
-import secrets
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -33,313 +30,61 @@ import urllib.parse
 import urllib.request
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from email.message import Message
-from html.parser import HTMLParser
-from http.cookiejar import CookieJar
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-OIDC_DIR = Path(__file__).resolve().parent / "oidc"
-LOCK_FILE = OIDC_DIR / "package-lock.json"
-STAMP_FILE = OIDC_DIR / "node_modules" / ".package-lock.sha256"
-MIN_NODE = (20, 19)
+from tests.oidc_provider.config import (
+    API_AUDIENCE,
+    API_RESOURCE,
+    API_SCOPES,
+    CONSOLE_CLIENT_ID,
+    CONSOLE_CLIENT_SECRET,
+    CONSOLE_POST_LOGOUT_REDIRECT_URIS,
+    CONSOLE_REDIRECT_URIS,
+    EXECUTE,
+    MANAGE,
+    PASSWORDS,
+    READ,
+    ROLES_CLAIM,
+    TENANTS,
+    default_config,
+)
+from tests.oidc_provider.errors import LoginRefused, OidcProviderError, TokenError
+from tests.oidc_provider.node import OIDC_DIR, ensure_node_modules, free_port, node_executable
+from tests.oidc_provider.user_agent import Form, Response, UserAgent, html_forms, pkce_pair
 
-# What the API is to the provider: a resource server whose tokens are RS256 JWTs with this audience.
-API_RESOURCE = "urn:ai-service-api"
-API_AUDIENCE = "ai-service-api"
-READ, MANAGE, EXECUTE = "ai.agent_read", "ai.agent_manage", "ai.agentexecution_manage"
-API_SCOPES = (READ, MANAGE, EXECUTE)
-TENANTS = ("acme", "globex")
-
-# The console's client: confidential, authorization code with PKCE (S256), RS256 ID tokens. Its secret goes in the
-# token request's body, as mozilla-django-oidc sends it by default (OIDC_TOKEN_USE_BASIC_AUTH=False).
-CONSOLE_CLIENT_ID = "console"
-CONSOLE_CLIENT_SECRET = "console-secret-for-tests"
-# Registered without a port: any port of 127.0.0.1 / localhost matches (the live server's port is only known later).
-CONSOLE_REDIRECT_URIS = ("http://127.0.0.1/oidc/callback/", "http://localhost/oidc/callback/")
-CONSOLE_POST_LOGOUT_REDIRECT_URIS = ("http://127.0.0.1/", "http://localhost/")
-
-# The claim that carries console roles (config/settings/base.py: OIDC_ROLES_CLAIM's default).
-ROLES_CLAIM = "ai_console_roles"
-PASSWORDS = {
-    "admin": "admin-password-for-tests",
-    "manager": "manager-password-for-tests",
-    "viewer": "viewer-password-for-tests",
-    "outsider": "outsider-password-for-tests",
-}
-
-
-def default_config() -> dict[str, Any]:
-    """The provider's configuration, as tests/oidc/provider.mjs reads it (its header describes every key).
-
-    Clients are oidc-provider client metadata; machine clients may add `tenant` (a `tenant` claim in their access
-    tokens) and `extra_token_claims` (any other claims). Accounts are {sub, login, password, claims}: every claim
-    beyond the standard email and profile ones is released with the `openid` scope, into the ID token and userinfo.
-    """
-    machine = {"grant_types": ["client_credentials"], "response_types": [], "redirect_uris": []}
-    return {
-        "resources": [
-            {
-                "identifier": API_RESOURCE,
-                "audience": API_AUDIENCE,
-                "scopes": [*API_SCOPES, *(f"tenant={name}" for name in TENANTS)],
-                "access_token_ttl": 600,
-            }
-        ],
-        "default_resource": API_RESOURCE,
-        "clients": [
-            {
-                "client_id": CONSOLE_CLIENT_ID,
-                "client_secret": CONSOLE_CLIENT_SECRET,
-                "client_name": "AI Service Console",
-                "redirect_uris": list(CONSOLE_REDIRECT_URIS),
-                "post_logout_redirect_uris": list(CONSOLE_POST_LOGOUT_REDIRECT_URIS),
-                "grant_types": ["authorization_code"],
-                "response_types": ["code"],
-                "token_endpoint_auth_method": "client_secret_post",
-                "id_token_signed_response_alg": "RS256",
-            },
-            {
-                **machine,
-                "client_id": "acme-machine",
-                "client_secret": "acme-machine-secret",
-                "scope": f"{READ} {MANAGE} {EXECUTE}",
-                "tenant": "acme",
-            },
-            {
-                **machine,
-                "client_id": "acme-reader",
-                "client_secret": "acme-reader-secret",
-                "scope": READ,
-                "tenant": "acme",
-            },
-            {
-                **machine,
-                "client_id": "globex-machine",
-                "client_secret": "globex-machine-secret",
-                "scope": f"{READ} {MANAGE} {EXECUTE}",
-                "tenant": "globex",
-            },
-            {
-                # No tenant claim: the tenant travels as a `tenant=<name>` scope instead.
-                **machine,
-                "client_id": "globex-by-scope",
-                "client_secret": "globex-by-scope-secret",
-                "scope": f"{READ} tenant=globex",
-            },
-        ],
-        "accounts": [
-            _account("admin", "Ada Admin", ["platform_admin"]),
-            _account("manager", "Max Manager", ["acme:manager"]),
-            _account("viewer", "Vera Viewer", ["acme:viewer"]),
-            _account("outsider", "Otto Outsider", ["globex:manager"]),
-        ],
-    }
-
-
-def _account(login: str, name: str, roles: list[str]) -> dict[str, Any]:
-    return {
-        "sub": f"{login}-sub",
-        "login": login,
-        "password": PASSWORDS[login],
-        "claims": {
-            "email": f"{login}@example.com",
-            "email_verified": True,
-            "name": name,
-            "preferred_username": login,
-            ROLES_CLAIM: roles,
-        },
-    }
-
-
-# --- errors -------------------------------------------------------------------------------------------------------
-
-
-class OidcProviderError(RuntimeError):
-    """The provider could not be installed, started, or answered something unexpected."""
-
-
-class TokenError(Exception):
-    """The token endpoint refused a request."""
-
-    def __init__(self, status: int, body: dict[str, Any]) -> None:
-        super().__init__(f"{status} {body.get('error')}: {body.get('error_description', '')}")
-        self.status = status
-        self.body = body
-        self.error = body.get("error")
-
-
-class LoginRefused(Exception):
-    """The provider's login form came back instead of the relying party: wrong login or password."""
-
-    def __init__(self, status: int, page: str) -> None:
-        super().__init__(f"login refused ({status})")
-        self.status = status
-        self.page = page
-
-
-# --- Node.js and npm ----------------------------------------------------------------------------------------------
-
-
-def _lock_hash() -> str:
-    return hashlib.sha256(LOCK_FILE.read_bytes() + (OIDC_DIR / "package.json").read_bytes()).hexdigest()
-
-
-def node_executable() -> str:
-    """The path of `node`, checked to be recent enough; OidcProviderError with what to do if not."""
-    node = shutil.which("node")
-    if not node:
-        raise OidcProviderError(
-            "Node.js is required by the OpenID provider tests (tests/oidc) but `node` is not on PATH: install "
-            f"Node.js {MIN_NODE[0]}.{MIN_NODE[1]} or newer with npm"
-        )
-    version = subprocess.run([node, "--version"], capture_output=True, text=True, check=False).stdout.strip()
-    match = re.match(r"v(\d+)\.(\d+)", version)
-    if not match or (int(match[1]), int(match[2])) < MIN_NODE:
-        raise OidcProviderError(
-            f"Node.js {MIN_NODE[0]}.{MIN_NODE[1]} or newer is required by oidc-provider; `node --version` says "
-            f"{version or 'nothing'}"
-        )
-    return node
-
-
-def ensure_node_modules() -> None:
-    """`npm ci` in tests/oidc unless node_modules was installed from the current package-lock.json."""
-    npm = shutil.which("npm")
-    if not npm:
-        raise OidcProviderError(
-            "npm is required by the OpenID provider tests (tests/oidc: `npm ci` installs oidc-provider) but `npm` "
-            "is not on PATH: install npm with Node.js"
-        )
-    wanted = _lock_hash()
-    lock_path = Path(tempfile.gettempdir()) / f"oidc-npm-ci-{hashlib.sha256(bytes(OIDC_DIR)).hexdigest()[:12]}.lock"
-    with open(lock_path, "w") as lock:  # one `npm ci` at a time, should several pytest processes start together
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if STAMP_FILE.exists() and STAMP_FILE.read_text().strip() == wanted:
-            return
-        command = [npm, "ci", "--no-audit", "--no-fund", "--prefer-offline", "--loglevel=error"]
-        try:
-            done = subprocess.run(command, cwd=OIDC_DIR, capture_output=True, text=True, timeout=300, check=False)
-        except subprocess.TimeoutExpired as error:
-            raise OidcProviderError(f"`npm ci` in {OIDC_DIR} took more than 300 s") from error
-        if done.returncode != 0:
-            raise OidcProviderError(
-                f"`npm ci` in {OIDC_DIR} failed ({done.returncode}):\n{(done.stdout + done.stderr)[-3000:]}"
-            )
-        STAMP_FILE.write_text(wanted + "\n")
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-# --- HTTP without a browser ---------------------------------------------------------------------------------------
-
-
-@dataclass
-class Response:
-    status: int
-    headers: Message[str, str]
-    body: bytes
-    url: str
-
-    @property
-    def text(self) -> str:
-        return self.body.decode("utf-8", "replace")
-
-    def json(self) -> Any:
-        return json.loads(self.body)
-
-    @property
-    def location(self) -> str | None:
-        value = self.headers.get("Location")
-        return urllib.parse.urljoin(self.url, value) if value else None
-
-
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None
-
-
-class UserAgent:
-    """A cookie-keeping HTTP client that does not follow redirects and ignores proxy settings (127.0.0.1 only)."""
-
-    def __init__(self) -> None:
-        self.cookies = CookieJar()
-        self._opener = urllib.request.build_opener(
-            urllib.request.ProxyHandler({}), urllib.request.HTTPCookieProcessor(self.cookies), _NoRedirect()
-        )
-
-    def request(
-        self,
-        method: str,
-        url: str,
-        *,
-        form: Mapping[str, str] | None = None,
-        headers: Mapping[str, str] | None = None,
-        timeout: float = 10,
-    ) -> Response:
-        if not url.startswith(("http://127.0.0.1:", "http://localhost:")):
-            raise ValueError(f"only the local provider is reached from tests: {url}")
-        data = urllib.parse.urlencode(form).encode() if form is not None else None
-        # S310: only http://127.0.0.1 / http://localhost, checked above.
-        request = urllib.request.Request(url, data=data, method=method, headers=dict(headers or {}))  # noqa: S310
-        if data is not None:
-            request.add_header("Content-Type", "application/x-www-form-urlencoded")
-        try:
-            with self._opener.open(request, timeout=timeout) as answer:
-                return Response(answer.status, answer.headers, answer.read(), url)
-        except urllib.error.HTTPError as answer:
-            with answer:
-                return Response(answer.code, answer.headers, answer.read(), url)
-
-    def get(self, url: str, **kwargs: Any) -> Response:
-        return self.request("GET", url, **kwargs)
-
-    def post(self, url: str, form: Mapping[str, str], **kwargs: Any) -> Response:
-        return self.request("POST", url, form=form, **kwargs)
-
-
-@dataclass
-class Form:
-    action: str
-    method: str
-    fields: dict[str, str] = field(default_factory=dict)
-
-
-class _Forms(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__()
-        self.forms: list[Form] = []
-        self.by_id: dict[str, Form] = {}
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        attributes = {key: value or "" for key, value in attrs}
-        if tag == "form":
-            form = Form(attributes.get("action", ""), attributes.get("method", "get").lower())
-            self.forms.append(form)
-            if "id" in attributes:
-                self.by_id[attributes["id"]] = form
-        elif tag == "input" and self.forms and attributes.get("type") == "hidden" and "name" in attributes:
-            self.forms[-1].fields[attributes["name"]] = attributes.get("value", "")
-
-
-def html_forms(page: str) -> list[Form]:
-    parser = _Forms()
-    parser.feed(page)
-    return parser.forms
-
-
-def pkce_pair() -> tuple[str, str]:
-    """(code_verifier, S256 code_challenge)."""
-    verifier = secrets.token_urlsafe(48)
-    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
-    return verifier, challenge
+__all__ = [
+    "API_AUDIENCE",
+    "API_RESOURCE",
+    "API_SCOPES",
+    "CONSOLE_CLIENT_ID",
+    "CONSOLE_CLIENT_SECRET",
+    "CONSOLE_POST_LOGOUT_REDIRECT_URIS",
+    "CONSOLE_REDIRECT_URIS",
+    "EXECUTE",
+    "MANAGE",
+    "PASSWORDS",
+    "READ",
+    "ROLES_CLAIM",
+    "TENANTS",
+    "Form",
+    "LoginRefused",
+    "OidcProvider",
+    "OidcProviderError",
+    "Response",
+    "TokenError",
+    "UserAgent",
+    "default_config",
+    "ensure_node_modules",
+    "free_port",
+    "html_forms",
+    "node_executable",
+    "oidc_provider",
+    "pkce_pair",
+    "start_oidc_provider",
+]
 
 
 # --- the provider -------------------------------------------------------------------------------------------------

@@ -1,4 +1,7 @@
-"""The tenant's audit trail: who did what, when, to which object, in the console or through the API."""
+"""The tenant's audit trail: who did what, when, to which object, in the console or through the API.
+
+It sits below the domain apps so that the API views of agents and jobs and the console all write to it without
+an import pointing up. The table keeps the name it had when the console owned the model."""
 
 from __future__ import annotations
 
@@ -44,6 +47,7 @@ class AuditEvent(models.Model):
     detail = models.JSONField(default=dict, blank=True)
 
     class Meta:
+        db_table = "console_auditevent"
         indexes = [models.Index(fields=["tenant", "-at"], name="console_audit_tenant_at")]
 
     def __str__(self) -> str:

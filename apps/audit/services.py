@@ -1,11 +1,11 @@
-"""Writes of the console itself, and the audit trail, which the API's views write to as well."""
+"""Writes to the audit trail: the console's actions name their user, the API's writes their client."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from apps.accounts.principal import ApiPrincipal
-from apps.console.models import AuditEvent
+from apps.audit.models import AuditEvent
 from apps.tenants.models import Tenant
 
 
