@@ -72,7 +72,9 @@ def test_the_example_history_loads_and_reads_back_in_the_published_job_shape(ten
     assert response.status_code == 200
     assert sorted(response.body, key=lambda job: job["id"]) == sorted(jobs, key=lambda job: job["id"])
     kinds = {(job["type"], job["status"]) for job in jobs}
-    assert kinds == {(t, s) for t in Job.Type.values for s in Job.Status.values}
+    # Only an agent run can be skipped (a commerce event its trigger's filter does not match).
+    possible = {(t, s) for t in Job.Type.values for s in Job.Status.values}
+    assert kinds == possible - {(t, Job.Status.SKIPPED) for t in Job.TRANSFERS}
     assert 24 <= len(jobs) <= 100
 
 

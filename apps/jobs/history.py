@@ -11,7 +11,13 @@ from apps.core.timefmt import now_ms, parse_instant
 from apps.jobs.models import Job
 
 _ENUMS = {"type": Job.Type, "status": Job.Status, "agentType": Job.AgentType}
-_STRINGS = {"sessionId": "session_id", "agentId": "agent_id", "message": "message", "commerceEvent": "commerce_event"}
+_STRINGS = {
+    "sessionId": "session_id",
+    "agentId": "agent_id",
+    "message": "message",
+    "commerceEvent": "commerce_event",
+    "requestId": "request_id",
+}
 _OBJECTS = {"exportResult": "export_result", "importResult": "import_result"}
 
 
