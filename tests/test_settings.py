@@ -25,6 +25,7 @@ SETTINGS_NAMES = (
     "JOB_WAIT_SECONDS",
     "JOB_SOFT_TIME_LIMIT_SECONDS",
     "JOB_TIME_LIMIT_SECONDS",
+    "AGENT_RUN_TIMEOUT_SECONDS",
 )
 
 
@@ -293,6 +294,17 @@ def test_the_settings_refuse_a_bad_value_naming_the_variable(
         load_base_settings(clean_env, tmp_path, **{name: raw})
 
     assert str(raised.value).startswith(f"{name}={raw!r}")
+
+
+def test_an_agent_run_ends_before_a_lowered_soft_time_limit_unless_told_otherwise(
+    clean_env: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    assert load_base_settings(clean_env, tmp_path)["AGENT_RUN_TIMEOUT_SECONDS"] == 120.0
+    lowered = load_base_settings(clean_env, tmp_path, JOB_SOFT_TIME_LIMIT_SECONDS="10", JOB_TIME_LIMIT_SECONDS="20")
+    assert lowered["AGENT_RUN_TIMEOUT_SECONDS"] == 9.0
+
+    with pytest.raises(ImproperlyConfigured, match="AGENT_RUN_TIMEOUT_SECONDS must be less than"):
+        load_base_settings(clean_env, tmp_path, AGENT_RUN_TIMEOUT_SECONDS="300")
 
 
 # --- a real process ----------------------------------------------------------------------------------------------

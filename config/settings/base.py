@@ -351,7 +351,11 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # --- Agent runs (apps/agentic) -----------------------------------------------------------------------------------
 # A run is stopped from inside once it has taken this long (Celery's time limits do not reach every pool); it must
 # end well before the job's soft time limit. Every model request and every tool call has its own timeout too.
-AGENT_RUN_TIMEOUT_SECONDS = env_float("AGENT_RUN_TIMEOUT_SECONDS", 120.0, minimum=1.0)
+# The default stays below a lowered soft limit (an operator may lower it for exports and imports alone); a value
+# set explicitly at or above it is refused.
+AGENT_RUN_TIMEOUT_SECONDS = env_float(
+    "AGENT_RUN_TIMEOUT_SECONDS", min(120.0, 0.9 * CELERY_TASK_SOFT_TIME_LIMIT), minimum=0.5
+)
 AGENT_MODEL_TIMEOUT_SECONDS = env_float("AGENT_MODEL_TIMEOUT_SECONDS", 60.0, minimum=0.1)
 AGENT_TOOL_TIMEOUT_SECONDS = env_float("AGENT_TOOL_TIMEOUT_SECONDS", 30.0, minimum=0.1)
 if AGENT_RUN_TIMEOUT_SECONDS >= CELERY_TASK_SOFT_TIME_LIMIT:
