@@ -9,15 +9,24 @@ import logging
 from typing import Any
 
 from asgiref.sync import async_to_sync, sync_to_async
+from celery import signals
 from django.conf import settings
 
 from apps.agentic import services
 from apps.agentic.models import Severity
-from apps.agentic.runtime import RunResult, RunStopped, Timeouts, run_agent
+from apps.agentic.runtime import RunResult, RunStopped, Timeouts, preload, run_agent
 from apps.agentic.specs import AgentSpec, RunFailed, agent_spec
 from apps.jobs.models import Job
 
 logger = logging.getLogger(__name__)
+
+
+def _preload_runtime(**_: Any) -> None:
+    # In the worker's main process, before the pool forks: no pool process imports the model SDK on its first run.
+    preload()
+
+
+signals.worker_init.connect(_preload_runtime)
 
 
 def run_agent_job(job: Job) -> None:
