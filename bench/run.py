@@ -29,7 +29,7 @@ from urllib.parse import quote
 
 ROOT = Path(__file__).resolve().parent.parent
 PY = str(ROOT / ".venv" / "bin" / "python")
-HOST, PORT = "127.0.0.1", 8123
+HOST, PORT = "127.0.0.1", int(os.environ.get("BENCH_PORT", "8123"))  # another port when benches run side by side
 DOC = ROOT / "docs" / "benchmarks.md"
 START, END = "<!-- jobs-api:start -->", "<!-- jobs-api:end -->"
 

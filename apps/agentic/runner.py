@@ -5,21 +5,28 @@ reason it failed. The run writes its log lines as it goes; a job cancelled or de
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import Any
 
-from asgiref.sync import sync_to_async
+from asgiref.sync import async_to_sync, sync_to_async
+from celery import signals
 from django.conf import settings
-from django.db import connection
 
 from apps.agentic import services
 from apps.agentic.models import Severity
-from apps.agentic.runtime import RunResult, RunStopped, Timeouts, run_agent
+from apps.agentic.runtime import RunResult, RunStopped, Timeouts, preload, run_agent
 from apps.agentic.specs import AgentSpec, RunFailed, agent_spec
 from apps.jobs.models import Job
 
 logger = logging.getLogger(__name__)
+
+
+def _preload_runtime(**_: Any) -> None:
+    # In the worker's main process, before the pool forks: no pool process imports the model SDK on its first run.
+    preload()
+
+
+signals.worker_init.connect(_preload_runtime)
 
 
 def run_agent_job(job: Job) -> None:
@@ -42,7 +49,10 @@ def run_agent_job(job: Job) -> None:
         return
     history = services.memory_read(job=job) if spec.memory else None
     try:
-        result = asyncio.run(_run(job, spec, history))
+        # The event loop runs in a thread of its own while this thread makes the run's ORM calls (sync_to_async),
+        # on the worker's own connection, which Celery keeps between jobs: a connection opened for every run, in
+        # another thread, cost more than all of the run's queries.
+        result = async_to_sync(_run)(job, spec, history)
     except RunStopped:
         services.request_close(tenant=job.tenant, request_id=str(job.request_id), severity=Severity.WARNING)
         return
@@ -68,15 +78,7 @@ async def _run(job: Job, spec: AgentSpec, history: list[Any] | None) -> RunResul
         model=settings.AGENT_MODEL_TIMEOUT_SECONDS,
         tool=settings.AGENT_TOOL_TIMEOUT_SECONDS,
     )
-    try:
-        return await run_agent(spec, _message(job), history=history, journal=_Journal(job), timeouts=timeouts)
-    finally:
-        # The ORM calls of the run went through asgiref's thread: its connection is not left open between jobs.
-        await sync_to_async(_close_connection)()
-
-
-def _close_connection() -> None:
-    connection.close()  # the connection of the thread this runs in (asgiref's), not the worker's
+    return await run_agent(spec, _message(job), history=history, journal=_Journal(job), timeouts=timeouts)
 
 
 def _message(job: Job) -> str:
@@ -90,7 +92,7 @@ def _fail(job: Job, reason: str, usage: dict[str, Any] | None = None) -> None:
 
 
 class _Journal:
-    """The run's reports, written to the database from the event loop through asgiref's thread."""
+    """The run's reports, written to the database from the event loop by the worker's thread (sync_to_async)."""
 
     def __init__(self, job: Job) -> None:
         self.job = job

@@ -99,6 +99,20 @@ class _Run:
             raise RunStopped
 
 
+def preload() -> None:
+    """Import what runs with an OpenAI-style model and MCP servers need (the model SDK, the MCP client: seconds of
+    imports). Called once in a worker's main process before it forks its pool (apps.agentic.runner), so that every
+    pool process starts with them instead of importing them on its first run; the web process never needs them."""
+    import fastmcp.client
+    import fastmcp.client.transports
+    import openai
+    import pydantic_ai.mcp
+    import pydantic_ai.models.openai
+    import pydantic_ai.providers.openai
+
+    del fastmcp, openai, pydantic_ai
+
+
 async def run_agent(
     spec: AgentSpec, message: str, *, history: list[Any] | None, journal: Journal, timeouts: Timeouts
 ) -> RunResult:
