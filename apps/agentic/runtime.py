@@ -268,19 +268,21 @@ def _model(spec: ModelSpec, run: _Run) -> Model:
     client = egress.http_client(timeout=run.timeouts.model, headers=spec.headers or None)
     run.clients.append(client)
     key = spec.api_key or "not-needed"  # self-hosted models authenticate with their own header, if at all
+    # What the OpenAI and Anthropic SDKs are given alike; no retries of their own (see above).
+    sdk_options: dict[str, Any] = {
+        "api_key": key,
+        "base_url": spec.base_url or None,
+        "http_client": client,
+        "max_retries": 0,
+        "timeout": run.timeouts.model,
+        "default_headers": spec.headers or None,
+    }
     if spec.api == "ANTHROPIC":
         from anthropic import AsyncAnthropic
         from pydantic_ai.models.anthropic import AnthropicModel
         from pydantic_ai.providers.anthropic import AnthropicProvider
 
-        anthropic = AsyncAnthropic(
-            api_key=key,
-            base_url=spec.base_url or None,
-            http_client=client,
-            max_retries=0,
-            timeout=run.timeouts.model,
-            default_headers=spec.headers or None,
-        )
+        anthropic = AsyncAnthropic(**sdk_options)
         return AnthropicModel(spec.model, provider=AnthropicProvider(anthropic_client=anthropic))
     if spec.api == "GOOGLE":
         from pydantic_ai.models.google import GoogleModel
@@ -292,14 +294,7 @@ def _model(spec: ModelSpec, run: _Run) -> Model:
     from pydantic_ai.models.openai import OpenAIChatModel
     from pydantic_ai.providers.openai import OpenAIProvider
 
-    openai = AsyncOpenAI(
-        api_key=key,
-        base_url=spec.base_url or None,
-        http_client=client,
-        max_retries=0,
-        timeout=run.timeouts.model,
-        default_headers=spec.headers or None,
-    )
+    openai = AsyncOpenAI(**sdk_options)
     return OpenAIChatModel(spec.model, provider=OpenAIProvider(openai_client=openai))
 
 
