@@ -1,0 +1,69 @@
+"""The model of a run: the pydantic-ai model for an agent's llmConfig, and its settings."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic_ai.models import Model
+from pydantic_ai.settings import ModelSettings
+
+from apps.agentic import egress
+from apps.agentic.runtime.state import RunState, Timeouts
+from apps.agentic.specs import ModelSpec
+
+
+def preload() -> None:
+    """Import what runs with an OpenAI-style model and MCP servers need (the model SDK, the MCP client: seconds of
+    imports). Called once in a worker's main process before it forks its pool (apps.agentic.runner), so that every
+    pool process starts with them instead of importing them on its first run; the web process never needs them."""
+    import fastmcp.client
+    import fastmcp.client.transports
+    import openai
+    import pydantic_ai.mcp
+    import pydantic_ai.models.openai
+    import pydantic_ai.providers.openai
+
+    del fastmcp, openai, pydantic_ai
+
+
+def model_settings(model: ModelSpec, timeouts: Timeouts) -> ModelSettings:
+    settings = ModelSettings(timeout=timeouts.model)
+    if model.temperature is not None:
+        settings["temperature"] = float(model.temperature)
+    return settings
+
+
+def build_model(spec: ModelSpec, run: RunState) -> Model:
+    """The pydantic-ai model for the agent's llmConfig, talking through a checked client with no retries of its
+    own (a retried request could repeat a tool's effect; the run reports the failure instead)."""
+    client = egress.http_client(timeout=run.timeouts.model, headers=spec.headers or None)
+    run.clients.append(client)
+    key = spec.api_key or "not-needed"  # self-hosted models authenticate with their own header, if at all
+    # What the OpenAI and Anthropic SDKs are given alike; no retries of their own (see above).
+    sdk_options: dict[str, Any] = {
+        "api_key": key,
+        "base_url": spec.base_url or None,
+        "http_client": client,
+        "max_retries": 0,
+        "timeout": run.timeouts.model,
+        "default_headers": spec.headers or None,
+    }
+    if spec.api == "ANTHROPIC":
+        from anthropic import AsyncAnthropic
+        from pydantic_ai.models.anthropic import AnthropicModel
+        from pydantic_ai.providers.anthropic import AnthropicProvider
+
+        anthropic = AsyncAnthropic(**sdk_options)
+        return AnthropicModel(spec.model, provider=AnthropicProvider(anthropic_client=anthropic))
+    if spec.api == "GOOGLE":
+        from pydantic_ai.models.google import GoogleModel
+        from pydantic_ai.providers.google import GoogleProvider
+
+        provider = GoogleProvider(api_key=key, http_client=client, base_url=spec.base_url or None)
+        return GoogleModel(spec.model, provider=provider)
+    from openai import AsyncOpenAI
+    from pydantic_ai.models.openai import OpenAIChatModel
+    from pydantic_ai.providers.openai import OpenAIProvider
+
+    openai = AsyncOpenAI(**sdk_options)
+    return OpenAIChatModel(spec.model, provider=OpenAIProvider(openai_client=openai))
