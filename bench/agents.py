@@ -34,7 +34,7 @@ from typing import Any
 import psycopg
 import redis
 import uvicorn
-from run import HOST, PY, ROOT, Caller, Request, manage, start_server, token_for, update_doc
+from run import HOST, PY, ROOT, Caller, Request, manage, publish, start_server, token_for
 from transfer import children, peak_rss_mb, psql
 
 sys.path.insert(0, str(ROOT))
@@ -300,12 +300,7 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait(10)
-    section = write_doc(args, results)
-    if args.no_doc:
-        print(section)
-    else:
-        update_doc(section, START, END)
-        print("wrote docs/benchmarks.md")
+    publish(write_doc(args, results), args.no_doc, START, END)
 
 
 if __name__ == "__main__":

@@ -241,6 +241,15 @@ def update_doc(section: str, start: str = START, end: str = END) -> None:
     DOC.write_text(text)
 
 
+def publish(section: str, no_doc: bool, start: str = START, end: str = END) -> None:
+    """Print the section (--no-doc), or write it into docs/benchmarks.md between its markers."""
+    if no_doc:
+        print(section)
+    else:
+        update_doc(section, start, end)
+        print(f"wrote {DOC.relative_to(ROOT)}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--big", type=int, default=1_000_000)
@@ -276,12 +285,7 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait(10)
-    section = write_doc(args, results, rps, big, small)
-    if args.no_doc:
-        print(section)
-    else:
-        update_doc(section)
-        print(f"wrote {DOC.relative_to(ROOT)}")
+    publish(write_doc(args, results, rps, big, small), args.no_doc)
 
 
 if __name__ == "__main__":

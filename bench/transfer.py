@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import redis
-from run import HOST, PY, ROOT, Caller, Request, manage, start_server, token_for, update_doc
+from run import HOST, PY, ROOT, Caller, Request, manage, publish, start_server, token_for
 
 START, END = "<!-- transfer:start -->", "<!-- transfer:end -->"
 BROKER = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
@@ -270,12 +270,7 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait(10)
-    section = write_doc(args.rounds, trips, args.jobs, rates)
-    if args.no_doc:
-        print(section)
-    else:
-        update_doc(section, START, END)
-        print("wrote docs/benchmarks.md")
+    publish(write_doc(args.rounds, trips, args.jobs, rates), args.no_doc, START, END)
 
 
 if __name__ == "__main__":
