@@ -37,8 +37,10 @@ serve = _serve_module()
 
 
 def clean_environment(**extra: str) -> dict[str, str]:
-    """The environment of a user's shell: no outer make, no database or broker of the test run."""
+    """The environment of a user's shell: no outer make, no database or broker of the test run, and none of what an
+    earlier `make run` in this checkout wrote into var/local.env (the suite's settings loaded it into os.environ)."""
     hidden = {"MAKEFLAGS", "MFLAGS", "MAKELEVEL", "DATABASE_URL", "REDIS_URL", "PORT", "HOST", "APP_VAR_DIR"}
+    hidden |= {"PLATFORM_LLM_BASE_URL", "AGENT_EGRESS_ALLOWED_HOSTS", "DEMO_MODEL_PORT"}
     return {**{k: v for k, v in os.environ.items() if k not in hidden}, **extra}
 
 
