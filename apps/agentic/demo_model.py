@@ -148,7 +148,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._answer(400, {"error": {"message": "The body is not JSON.", "type": "invalid_request_error"}})
             return
         owner = self.server.owner
-        owner.record(body, {name.lower(): value for name, value in self.headers.items()})
+        owner.record(body, {name.lower(): value for name, value in self.headers.items()}, self.client_address)
         reply = owner.brain(body)
         if reply.delay:
             time.sleep(reply.delay)
@@ -179,12 +179,13 @@ class _Server(ThreadingHTTPServer):
 
 class DemoModelServer:
     """The server on `host:port` (port 0: any free one); `url` is the base URL to configure, ending in /v1.
-    `requests` and `headers` (names in lower case) hold what each request sent, in order."""
+    `requests`, `headers` (names in lower case) and `peers` hold what each request sent and where from, in order."""
 
     def __init__(self, brain: Brain | None = None, *, host: str = "127.0.0.1", port: int = 0) -> None:
         self.brain: Brain = brain or DemoBrain()
         self.requests: list[Body] = []
         self.headers: list[dict[str, str]] = []
+        self.peers: list[Any] = []  # the client's (address, port) of each request: one port, one connection
         self._numbers = count(1)
         self._lock = threading.Lock()
         self._server = _Server((host, port), _Handler)
@@ -196,10 +197,11 @@ class DemoModelServer:
         host, port = self._server.server_address[:2]
         return f"http://{host!s}:{port}/v1"
 
-    def record(self, body: Body, headers: dict[str, str]) -> None:
+    def record(self, body: Body, headers: dict[str, str], peer: Any = None) -> None:
         with self._lock:
             self.requests.append(body)
             self.headers.append(headers)
+            self.peers.append(peer)
 
     def next_number(self) -> int:
         with self._lock:

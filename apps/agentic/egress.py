@@ -17,6 +17,7 @@ import asyncio
 import ipaddress
 import socket
 import ssl
+import weakref
 from collections.abc import Iterable
 from functools import cache
 from typing import Any
@@ -146,10 +147,48 @@ class CheckedTransport(httpx2.AsyncBaseTransport):
         await self._inner.aclose()
 
 
+class _Lent(httpx2.AsyncBaseTransport):
+    """A shared pool of checked connections, lent to one client: closing the client leaves the pool open."""
+
+    def __init__(self, pool: CheckedTransport) -> None:
+        self._pool = pool
+
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        return await self._pool.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        pass
+
+
+# The event loops whose clients share one pool of connections (weakly held: a closed loop's pool goes with it).
+_shared_pools: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, CheckedTransport] = weakref.WeakKeyDictionary()
+
+
+def share_connections(loop: asyncio.AbstractEventLoop) -> None:
+    """Let every client made in `loop` use one pool of connections, kept open between runs: a worker's next run to
+    the same model or MCP server reuses a connection instead of opening one (a TCP and TLS handshake per run).
+    Only for a loop that lives as long as its process (apps.agentic.runner): a pool's connections are never closed
+    but with it."""
+    _shared_pools.setdefault(loop, CheckedTransport())
+
+
+def shares_connections() -> bool:
+    """Whether the running loop shares its connections (share_connections): what is built on them may be kept."""
+    try:
+        return asyncio.get_running_loop() in _shared_pools
+    except RuntimeError:
+        return False
+
+
 def http_client(*, timeout: float, headers: dict[str, str] | None = None) -> httpx2.AsyncClient:
-    """An httpx2 client for one run's model or MCP server, every request checked as above."""
+    """An httpx2 client for one run's model or MCP server, every request checked as above; in a loop that shares
+    its connections (share_connections), the client borrows the loop's pool."""
+    try:
+        pool = _shared_pools.get(asyncio.get_running_loop())
+    except RuntimeError:
+        pool = None
     return httpx2.AsyncClient(
-        transport=CheckedTransport(),
+        transport=CheckedTransport() if pool is None else _Lent(pool),
         timeout=httpx2.Timeout(timeout),
         headers=headers,
         follow_redirects=False,

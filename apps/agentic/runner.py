@@ -1,6 +1,7 @@
 """What a worker does with an AGENT_CHAT job (registered with apps.jobs.runners): take a turn under the tenant's
-cap, read the agent, run it (apps.agentic.runtime) in an event loop, and finish the job with the answer or the
-reason it failed. The run writes its log lines as it goes; a job cancelled or deleted meanwhile gets nothing more.
+cap, read the agent, run it (apps.agentic.runtime) in the process's event loop (apps.agentic.loop), and finish the
+job with the answer or the reason it failed. The run writes its log lines as it goes; a job cancelled or deleted
+meanwhile gets nothing more.
 """
 
 from __future__ import annotations
@@ -8,14 +9,14 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from asgiref.sync import async_to_sync, sync_to_async
 from celery import signals
 from django.conf import settings
 
-from apps.agentic import services
+from apps.agentic import loop, services
 from apps.agentic.models import Severity
 from apps.agentic.runtime import RunResult, RunStopped, Timeouts, preload, run_agent
 from apps.agentic.specs import AgentSpec, RunFailed, agent_spec
+from apps.core.timefmt import now_ms
 from apps.jobs.models import Job
 
 logger = logging.getLogger(__name__)
@@ -49,12 +50,9 @@ def run_agent_job(job: Job) -> None:
         return
     history = services.memory_read(job=job) if spec.memory else None
     try:
-        # The event loop runs in a thread of its own while this thread makes the run's ORM calls (sync_to_async),
-        # on the worker's own connection, which Celery keeps between jobs: a connection opened for every run, in
-        # another thread, cost more than all of the run's queries.
-        result = async_to_sync(_run)(job, spec, history)
+        result = loop.run(lambda bridge: _run(job, spec, history, _Journal(job, bridge)))
     except RunStopped:
-        services.request_close(tenant=job.tenant, request_id=str(job.request_id), severity=Severity.WARNING)
+        services.request_close(job=job, severity=Severity.WARNING)
         return
     except RunFailed as exc:
         _fail(job, exc.reason, usage=exc.usage)
@@ -72,13 +70,13 @@ def run_agent_job(job: Job) -> None:
     )
 
 
-async def _run(job: Job, spec: AgentSpec, history: list[Any] | None) -> RunResult:
+async def _run(job: Job, spec: AgentSpec, history: list[Any] | None, journal: _Journal) -> RunResult:
     timeouts = Timeouts(
         run=settings.AGENT_RUN_TIMEOUT_SECONDS,
         model=settings.AGENT_MODEL_TIMEOUT_SECONDS,
         tool=settings.AGENT_TOOL_TIMEOUT_SECONDS,
     )
-    return await run_agent(spec, _message(job), history=history, journal=_Journal(job), timeouts=timeouts)
+    return await run_agent(spec, _message(job), history=history, journal=journal, timeouts=timeouts)
 
 
 def _message(job: Job) -> str:
@@ -92,21 +90,28 @@ def _fail(job: Job, reason: str, usage: dict[str, Any] | None = None) -> None:
 
 
 class _Journal:
-    """The run's reports, written to the database from the event loop by the worker's thread (sync_to_async)."""
+    """The run's reports (apps.agentic.runtime.state.Journal), written to the database by the worker's thread."""
 
-    def __init__(self, job: Job) -> None:
+    def __init__(self, job: Job, bridge: loop.Bridge) -> None:
         self.job = job
+        self.bridge = bridge
+        self._lines: list[services.RunLine] = []
         self._marked = False
 
-    async def line(self, agent_id: str, message: str, severity: str = "INFO") -> bool:
-        return await sync_to_async(services.run_log)(
-            job=self.job, agent_id=agent_id, message=message, severity=Severity(severity)
-        )
+    def line(self, agent_id: str, message: str, severity: str = "INFO") -> None:
+        self._lines.append(services.RunLine(agent_id, message, Severity(severity), now_ms()))
 
-    async def tool_starting(self) -> None:
-        if not self._marked:
-            await sync_to_async(services.run_tool_mark)(job=self.job)
-            self._marked = True
+    async def flush(self) -> bool:
+        lines, self._lines = self._lines, []
+        if not lines:
+            return True
+        return await self.bridge.call(services.run_log, job=self.job, lines=lines)
+
+    async def tool_starting(self) -> bool:
+        lines, self._lines = self._lines, []
+        written = await self.bridge.call(services.run_tool_mark, job=self.job, lines=lines, mark=not self._marked)
+        self._marked = True
+        return written
 
     async def wanted(self) -> bool:
-        return bool(await sync_to_async(services.run_wanted)(job=self.job))
+        return await self.bridge.call(services.run_wanted, job=self.job)

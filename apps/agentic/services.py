@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from functools import cache, partial
 from typing import Any
 
@@ -147,7 +150,7 @@ def run_create(
                 message=f"Agent skipped: {skipped}",
                 severity=Severity.WARNING,
             )
-            request_close(tenant=tenant, request_id=str(job.request_id), severity=Severity.WARNING)
+            request_close(job=job, severity=Severity.WARNING)
     return job
 
 
@@ -170,25 +173,23 @@ def request_open(*, tenant: Tenant, job: Job, agent_id: str) -> AgentRequest:
 _WORSE = {Severity.INFO: 0, Severity.WARNING: 1, Severity.ERROR: 2}
 
 
-def request_close(
-    *, tenant: Tenant, request_id: str, severity: Severity = Severity.INFO, agents: list[str] | None = None
-) -> None:
-    """The run is over: its request log gets its end, severity and collaborators, and so does its session."""
+def request_close(*, job: Job, severity: Severity = Severity.INFO, agents: list[str] | None = None) -> None:
+    """The job's run is over: its request log gets its end, severity and collaborators, and so does its session.
+    The request and session are the job's (request_open made them with its ids and agent)."""
     now = now_ms()
-    request = AgentRequest.objects.filter(tenant=tenant, request_id=request_id).first()
-    if request is None:
-        return
-    request.finished_at, request.severity = now, severity
+    trigger = str(job.agent_id)
+    changes: dict[str, Any] = {"finished_at": now, "severity": severity, "modified_at": now}
+    changes["version"] = F("version") + 1
     if agents:
-        request.collaboration_agents = [a for a in agents if a != request.trigger_agent_id]
-    request.save(update_fields=["finished_at", "severity", "collaboration_agents"])
-    session = AgentSession.objects.filter(tenant=tenant, session_id=request.session_id).first()
+        changes["collaboration_agents"] = [a for a in agents if a != trigger]
+    AgentRequest.objects.filter(tenant_id=job.tenant_id, request_id=str(job.request_id)).update(**changes)
+    session = AgentSession.objects.filter(tenant_id=job.tenant_id, session_id=str(job.session_id)).first()
     if session is None:
         return
     session.finished_at = now
     if _WORSE[Severity(severity)] > _WORSE[Severity(session.severity)]:
         session.severity = severity
-    session.agents = list(dict.fromkeys([*session.agents, request.trigger_agent_id, *(agents or [])]))
+    session.agents = list(dict.fromkeys([*session.agents, trigger, *(agents or [])]))
     session.save(update_fields=["finished_at", "severity", "agents"])
 
 
@@ -224,21 +225,18 @@ def run_turn_take(*, job: Job) -> bool:
     """Whether the claimed job may run now: its tenant has fewer than AGENT_MAX_RUNNING_PER_TENANT other runs going.
     When not, the claim is undone (the attempt does not count) and the job goes back to the queue for a while:
     it is never failed for waiting."""
-    with transaction.atomic():
-        # One tenant's workers decide one at a time, so two runs cannot both take the last place.
-        Tenant.objects.select_for_update(no_key=True).filter(pk=job.tenant_id).values_list("pk", flat=True).first()
-        running = (
-            Job.objects.filter(
-                tenant_id=job.tenant_id,
-                type=Job.Type.AGENT_CHAT,
-                status=Job.Status.IN_PROGRESS,
-                started_at__isnull=False,
-            )
-            .exclude(pk=job.pk)
-            .count()
+    # No lock is needed for two runs not to both take the last place: each run's claim (job_claim, started_at set)
+    # is committed before it counts, so of two runs counting at once the later claim sees the earlier one.
+    running = (
+        Job.objects.filter(
+            tenant_id=job.tenant_id, type=Job.Type.AGENT_CHAT, status=Job.Status.IN_PROGRESS, started_at__isnull=False
         )
-        if running < settings.AGENT_MAX_RUNNING_PER_TENANT:
-            return True
+        .exclude(pk=job.pk)
+        .count()
+    )
+    if running < settings.AGENT_MAX_RUNNING_PER_TENANT:
+        return True
+    with transaction.atomic():
         # dispatched_at is renewed so that the scheduler's sweep counts the wait from now, not from the first send.
         Job.objects.filter(pk=job.pk, status=Job.Status.IN_PROGRESS).update(
             attempts=F("attempts") - 1, started_at=None, dispatched_at=now_ms()
@@ -270,22 +268,37 @@ def run_wanted(*, job: Job) -> bool:
     return Job.objects.filter(pk=job.pk, status=Job.Status.IN_PROGRESS).exists()
 
 
-def run_log(*, job: Job, agent_id: str, message: str, severity: Severity = Severity.INFO) -> bool:
-    """One line of the run's transcript, written only while its job is still in progress: a cancelled run adds
-    nothing after its cancel. False when nothing was written."""
-    line = LogMessage(
-        tenant_id=job.tenant_id,
-        session_id=str(job.session_id),
-        request_id=str(job.request_id),
-        agent_id=agent_id,
-        message=message,
-        severity=severity,
-    )
+@dataclass(frozen=True)
+class RunLine:
+    """A line of a run's transcript, kept by the runner until its next flush; `at` is when it happened."""
+
+    agent_id: str
+    message: str
+    severity: Severity
+    at: datetime
+
+
+def run_log(*, job: Job, lines: Sequence[RunLine]) -> bool:
+    """Lines of the run's transcript, written in one statement and only while its job is still in progress: a
+    cancelled run adds nothing after its cancel. False when nothing was written."""
+    if not lines:
+        return run_wanted(job=job)
     fields = _log_fields()
-    values = [field.get_db_prep_save(field.pre_save(line, add=True), connection) for field in fields]
+    values: list[Any] = []
+    for line in lines:
+        row = LogMessage(
+            tenant_id=job.tenant_id,
+            session_id=str(job.session_id),
+            request_id=str(job.request_id),
+            agent_id=line.agent_id,
+            message=line.message,
+            severity=line.severity,
+            timestamp=line.at,
+        )
+        values += [field.get_db_prep_save(field.pre_save(row, add=True), connection) for field in fields]
     with connection.cursor() as cursor:
-        cursor.execute(_guarded_log_insert(), [*values, job.pk, Job.Status.IN_PROGRESS])
-        return bool(cursor.rowcount == 1)
+        cursor.execute(_guarded_log_insert(len(lines)), [*values, job.pk, Job.Status.IN_PROGRESS])
+        return bool(cursor.rowcount == len(lines))
 
 
 def _log_fields() -> list[Field[Any, Any]]:
@@ -293,28 +306,36 @@ def _log_fields() -> list[Field[Any, Any]]:
 
 
 @cache
-def _guarded_log_insert() -> str:
-    """INSERT of a log line that happens only if the job is in progress, in one statement (one round trip per line,
-    where a transaction around a locked check took four). The job's row is locked FOR UPDATE by the statement, so
-    it is ordered against a cancel as the locked check was: a cancel committed first leaves the line unwritten."""
+def _guarded_log_insert(rows: int) -> str:
+    """INSERT of `rows` log lines that happens only if the job is in progress, in one statement (one round trip for
+    the lines of a step, where a transaction around a locked check took four for each). The job's row is locked FOR
+    UPDATE by the statement, so it is ordered against a cancel as a locked check was: a cancel committed first
+    leaves the lines unwritten."""
     quote = connection.ops.quote_name
     fields = _log_fields()
     columns = ", ".join(quote(str(field.column)) for field in fields)
     # Typed placeholders on PostgreSQL, whose INSERT ... SELECT does not take the columns' types for bare ones.
     typed = connection.vendor == "postgresql"
-    values = ", ".join(f"%s::{field.db_type(connection)}" if typed else "%s" for field in fields)
+    row = "(" + ", ".join(f"%s::{field.db_type(connection)}" if typed else "%s" for field in fields) + ")"
     lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
     lines, jobs = quote(LogMessage._meta.db_table), quote(Job._meta.db_table)
     pk, status = quote(str(Job._meta.get_field("id").column)), quote(str(Job._meta.get_field("status").column))
-    # Only names from the models' metadata are put in the text; every value is a parameter.
+    # Only names from the models' metadata are put in the text; every value is a parameter. The VALUES rows are
+    # inserted in their order, so the lines' ids keep the order they happened in.
     guard = f"SELECT 1 FROM {jobs} WHERE {pk} = %s AND {status} = %s{lock}"  # noqa: S608
-    return f"INSERT INTO {lines} ({columns}) SELECT {values} WHERE EXISTS ({guard})"
+    values = ", ".join([row] * rows)
+    return f"INSERT INTO {lines} ({columns}) SELECT * FROM (VALUES {values}) AS line WHERE EXISTS ({guard})"  # noqa: S608
 
 
-def run_tool_mark(*, job: Job) -> None:
-    """Note that the run is about to call a tool: from now on a worker that dies leaves a job that is not run again
-    on its own (apps.agentic.runner)."""
-    Job.objects.filter(pk=job.pk, tool_called_at__isnull=True).update(tool_called_at=now_ms())
+def run_tool_mark(*, job: Job, lines: Sequence[RunLine], mark: bool) -> bool:
+    """Write the lines so far and note that the run is about to call a tool: from now on a worker that dies leaves a
+    job that is not run again on its own (apps.agentic.runner). False (and no mark) when the job is no longer in
+    progress."""
+    if not run_log(job=job, lines=lines):
+        return False
+    if mark:
+        Job.objects.filter(pk=job.pk, tool_called_at__isnull=True).update(tool_called_at=now_ms())
+    return True
 
 
 def memory_read(*, job: Job) -> list[Any]:
@@ -329,9 +350,8 @@ def run_succeed(*, job: Job, output: str, usage: dict[str, Any], agents: list[st
     """The run answered: the job succeeds with the answer and its usage, the agent remembers the conversation (when
     it keeps one), and the request log is closed. False (and nothing written) when the job ended meanwhile."""
     with transaction.atomic():
-        if not job_finish(job_pk=job.pk, status=Job.Status.SUCCESS, message=output):
+        if not job_finish(job_pk=job.pk, status=Job.Status.SUCCESS, message=output, usage=usage):
             return False
-        Job.objects.filter(pk=job.pk).update(usage=usage)
         if history is not None:
             SessionMemory.objects.update_or_create(
                 tenant_id=job.tenant_id,
@@ -339,7 +359,7 @@ def run_succeed(*, job: Job, output: str, usage: dict[str, Any], agents: list[st
                 agent_id=str(job.agent_id),
                 defaults={"messages": history, "modified_at": now_ms()},
             )
-        request_close(tenant=job.tenant, request_id=str(job.request_id), severity=Severity.INFO, agents=agents)
+        request_close(job=job, severity=Severity.INFO, agents=agents)
     return True
 
 
@@ -347,10 +367,8 @@ def run_fail(*, job: Job, reason: str, usage: dict[str, Any] | None = None) -> b
     """The run failed: the job fails with the reason (and the usage so far), the transcript says why, and the
     request log is closed as an error. False (and nothing written) when the job ended meanwhile."""
     with transaction.atomic():
-        if not job_fail(job_pk=job.pk, message=reason):
+        if not job_fail(job_pk=job.pk, message=reason, usage=usage):
             return False
-        if usage is not None:
-            Job.objects.filter(pk=job.pk).update(usage=usage)
         log_write(
             tenant=job.tenant,
             session_id=str(job.session_id),
@@ -359,5 +377,5 @@ def run_fail(*, job: Job, reason: str, usage: dict[str, Any] | None = None) -> b
             message=run_failed(reason),
             severity=Severity.ERROR,
         )
-        request_close(tenant=job.tenant, request_id=str(job.request_id), severity=Severity.ERROR)
+        request_close(job=job, severity=Severity.ERROR)
     return True

@@ -231,8 +231,10 @@ def job_finish(
     message: str | None = None,
     export_result: dict[str, Any] | None = None,
     import_result: dict[str, Any] | None = None,
+    usage: dict[str, Any] | None = None,
 ) -> bool:
-    """Move an in-progress job to its final state; False when it had already finished or was deleted.
+    """Move an in-progress job to its final state (an agent run's with its token `usage`); False when it had already
+    finished or was deleted.
 
     An export's {data, checksum} is stored once, as the job's ExportBundle, never in the row: lists of jobs read
     it in chunks (apps.jobs.streaming)."""
@@ -243,18 +245,23 @@ def job_finish(
     # The bundle of a successful import is no longer needed: the result keeps what is worth keeping. A failed
     # job keeps its payload, so that it can be retried (job_retry).
     changes["payload"] = None if import_result is not None else F("payload")
+    if usage is not None:
+        changes["usage"] = usage
+    if not bundle:
+        # One statement: no transaction of its own (in an agent run's, a savepoint would cost two round trips).
+        return _unfinished(job_pk).update(**changes) == 1
     with transaction.atomic():
         finished = _unfinished(job_pk).update(**changes) == 1
-        if finished and bundle:
+        if finished:
             data, checksum = bundle
             ExportBundle.objects.create(job_id=job_pk, data=data, checksum=checksum, size=len(data))
     return finished
 
 
-def job_fail(*, job_pk: int, message: str) -> bool:
+def job_fail(*, job_pk: int, message: str, usage: dict[str, Any] | None = None) -> bool:
     """End an in-progress job in `failure`, with a message a person can act on; False when it had already
     finished or was deleted."""
-    return job_finish(job_pk=job_pk, status=Job.Status.FAILURE, message=message)
+    return job_finish(job_pk=job_pk, status=Job.Status.FAILURE, message=message, usage=usage)
 
 
 def job_cancel(*, job_pk: int, by: str) -> bool:

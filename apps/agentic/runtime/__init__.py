@@ -3,9 +3,9 @@ stays so).
 
 `run_agent` takes an AgentSpec (apps.agentic.specs) and the message, runs the agent node by node and reports
 through a `Journal` (the runner's, which writes to the database): a log line for every step in the phrases of
-apps.agentic.logs, a mark before any tool runs, and whether the job is still wanted. Between steps, and every
-half second while a model or tool call is under way, it asks the journal; a job cancelled or deleted stops the run
-at once (RunStopped) and nothing more is reported.
+apps.agentic.logs (written in batches, see state.Journal), a mark before any tool runs, and whether the job is still
+wanted. At every step, and every half second while a model or tool call is under way, it learns whether the job is
+still wanted; a job cancelled or deleted stops the run (RunStopped) and nothing more is reported.
 
 Limits: the whole run is bounded by AGENT_RUN_TIMEOUT_SECONDS (pydantic-ai's own run deadline, so it also holds in
 a thread pool where Celery's time limits do not), every model request by AGENT_MODEL_TIMEOUT_SECONDS, every MCP
@@ -17,6 +17,7 @@ apps.agentic.egress.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from typing import Any
 
@@ -64,7 +65,9 @@ async def run_agent(
     watcher = asyncio.create_task(_watch(run))
     try:
         output, messages = await _guarded(spec, message, history, run)
+        await run.flush()
     except RunFailed as exc:
+        await _flush_quietly(run)  # the lines up to the failure, before the runner writes why
         raise RunFailed(exc.reason, usage=usage_of(run.usage, spec.model)) from None
     finally:
         watcher.cancel()
@@ -105,6 +108,11 @@ async def _guarded(
         if reason is None:
             raise
         raise RunFailed(run.scrub(reason)) from None
+
+
+async def _flush_quietly(run: RunState) -> None:
+    with contextlib.suppress(RunStopped):  # the job ended meanwhile: its transcript ends where it was
+        await run.flush()
 
 
 def usage_of(usage: RunUsage, model: ModelSpec) -> dict[str, Any]:
@@ -148,7 +156,7 @@ async def _run_one(
         build_model(spec.model, run),
         instructions=spec.instructions or None,
         output_type=StructuredDict(spec.output_schema) if spec.output_schema else str,
-        toolsets=_toolsets(spec, run),
+        toolsets=await _toolsets(spec, run),
         name=spec.agent_id,
         model_settings=model_settings(spec.model, run.timeouts),
     )
@@ -178,6 +186,9 @@ async def _log_node(node: Any, agent_id: str, run: RunState) -> None:
         run.requests += 1
         prompts = [_part_text(part) for part in node.request.parts]
         await run.line(agent_id, logs.llm_started(run.requests, agent_id, [p for p in prompts if p]))
+        # Before the model is asked (a request costs money): the transcript so far is written, and a job that was
+        # cancelled or deleted meanwhile, during a tool call say, stops here.
+        await run.flush()
     elif isinstance(node, CallToolsNode):
         response = "\n".join(t for t in (_part_text(part) for part in node.model_response.parts) if t)
         await run.line(agent_id, logs.llm_ended(run.requests, agent_id, response))
@@ -195,15 +206,9 @@ def _part_text(part: Any) -> str:
     return ""
 
 
-def _toolsets(spec: AgentSpec, run: RunState) -> list[AbstractToolset[Any]]:
+async def _toolsets(spec: AgentSpec, run: RunState) -> list[AbstractToolset[Any]]:
     toolsets: list[AbstractToolset[Any]] = [
-        LoggedToolset(
-            wrapped=mcp_toolset(server, run),
-            run=run,
-            agent_id=spec.agent_id,
-            timeout=run.timeouts.tool,
-            server=f"'{server.name}' ({server.server_id})",
-        )
+        await mcp_toolset(server, run, agent_id=spec.agent_id, label=f"'{server.name}' ({server.server_id})")
         for server in spec.servers
     ]
     if spec.collaborators:

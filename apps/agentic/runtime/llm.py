@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from pydantic_ai.models import Model
@@ -33,11 +34,32 @@ def model_settings(model: ModelSpec, timeouts: Timeouts) -> ModelSettings:
     return settings
 
 
+# The models a worker's loop has built, by everything they were built from (keys included: they never leave this
+# process's memory). Building one (its SDK client) costs more CPU than a run's database work; a worker's runs use a
+# handful of models. Only in a loop that lives as long as the process (egress.share_connections).
+_KEPT_MODELS = 32
+_kept: dict[tuple[Any, ...], Model] = {}
+
+
 def build_model(spec: ModelSpec, run: RunState) -> Model:
     """The pydantic-ai model for the agent's llmConfig, talking through a checked client with no retries of its
     own (a retried request could repeat a tool's effect; the run reports the failure instead)."""
-    client = egress.http_client(timeout=run.timeouts.model, headers=spec.headers or None)
-    run.clients.append(client)
+    if not egress.shares_connections():
+        return _new_model(spec, run.timeouts.model, run)
+    headers = tuple(sorted((spec.headers or {}).items()))
+    key = (asyncio.get_running_loop(), spec.api, spec.model, spec.base_url, spec.api_key, headers, run.timeouts.model)
+    model = _kept.get(key)
+    if model is None:
+        if len(_kept) >= _KEPT_MODELS:
+            _kept.clear()
+        model = _kept[key] = _new_model(spec, run.timeouts.model, None)
+    return model
+
+
+def _new_model(spec: ModelSpec, timeout: float, run: RunState | None) -> Model:
+    client = egress.http_client(timeout=timeout, headers=spec.headers or None)
+    if run is not None:
+        run.clients.append(client)  # closed with the run
     key = spec.api_key or "not-needed"  # self-hosted models authenticate with their own header, if at all
     # What the OpenAI and Anthropic SDKs are given alike; no retries of their own (see above).
     sdk_options: dict[str, Any] = {
@@ -45,7 +67,7 @@ def build_model(spec: ModelSpec, run: RunState) -> Model:
         "base_url": spec.base_url or None,
         "http_client": client,
         "max_retries": 0,
-        "timeout": run.timeouts.model,
+        "timeout": timeout,
         "default_headers": spec.headers or None,
     }
     if spec.api == "ANTHROPIC":

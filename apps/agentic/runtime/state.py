@@ -11,6 +11,11 @@ from pydantic_ai.usage import RunUsage, UsageLimits
 
 POLL_SECONDS = 0.5  # how often a run asks whether its job is still wanted
 MCP_SETUP_SECONDS = 10.0  # the least time connecting to an MCP server and listing its tools get
+# A worker keeps its MCP sessions open between runs (runtime.tools.mcp_toolset): one idle this long is closed, and
+# one this old is replaced, so that tools a server adds or changes are seen within that time.
+MCP_SESSION_IDLE_SECONDS = 30.0
+MCP_SESSION_MAX_AGE_SECONDS = 60.0
+MCP_PING_SECONDS = 2.0  # how long a kept session has to answer a ping before a new one is opened
 
 
 class RunStopped(Exception):
@@ -18,13 +23,21 @@ class RunStopped(Exception):
 
 
 class Journal(Protocol):
-    """Where a run reports, from inside its event loop."""
+    """Where a run reports, from inside its event loop. Lines are kept until the next flush, which writes them all
+    in one round trip: the run flushes before every model request, with the mark before every tool call, and at
+    its end, so the transcript stays live without a database round trip for every line."""
 
-    async def line(self, agent_id: str, message: str, severity: str = "INFO") -> bool:
-        """Write a line; False when the job is no longer in progress (and nothing was written)."""
+    def line(self, agent_id: str, message: str, severity: str = "INFO") -> None:
+        """Keep a line for the next flush."""
         ...
 
-    async def tool_starting(self) -> None: ...
+    async def flush(self) -> bool:
+        """Write the kept lines; False when the job is no longer in progress (and nothing was written)."""
+        ...
+
+    async def tool_starting(self) -> bool:
+        """Flush, and mark the job before a tool runs; False when the job is no longer in progress."""
+        ...
 
     async def wanted(self) -> bool: ...
 
@@ -65,8 +78,19 @@ class RunState:
         return text
 
     async def line(self, agent_id: str, message: str, severity: str = "INFO") -> None:
-        """Write a line of the transcript; a job that is no longer in progress stops the run here."""
-        if self.stopped or not await self.journal.line(agent_id, self.scrub(message), severity):
+        """Add a line to the transcript (written at the next flush); a stopped run stops here."""
+        if self.stopped:
+            raise RunStopped
+        self.journal.line(agent_id, self.scrub(message), severity)
+
+    async def flush(self) -> None:
+        """Write the lines so far; a job that is no longer in progress stops the run here."""
+        if self.stopped or not await self.journal.flush():
+            self.stopped = True
+            raise RunStopped
+
+    async def tool_starting(self) -> None:
+        if self.stopped or not await self.journal.tool_starting():
             self.stopped = True
             raise RunStopped
 

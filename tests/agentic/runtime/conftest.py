@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import json
 import socket
 import threading
 from collections.abc import Iterator
@@ -47,11 +48,13 @@ def model() -> Iterator[DemoModelServer]:
 
 @dataclass
 class McpRecorder:
-    """What the MCP server saw: each tool call with its arguments, and the Authorization headers sent."""
+    """What the MCP server saw: each tool call with its arguments, the Authorization headers and the methods sent."""
 
     calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     authorizations: list[str] = field(default_factory=list)
+    methods: list[str] = field(default_factory=list)  # the JSON-RPC method of each message posted
     delay: float = 0.0
+    fail: bool = False  # the tool raises
 
 
 class _Recording:
@@ -64,7 +67,30 @@ class _Recording:
         if scope["type"] == "http":
             headers = dict(scope.get("headers") or [])
             self.recorder.authorizations.append(headers.get(b"authorization", b"").decode())
+            receive = self._reading(receive)
         await self.app(scope, receive, send)
+
+    def _reading(self, receive: Any) -> Any:
+        body = bytearray()
+
+        async def read() -> dict[str, Any]:
+            message: dict[str, Any] = await receive()
+            if message["type"] == "http.request":
+                body.extend(message.get("body", b""))
+                if not message.get("more_body") and body:
+                    self._note(bytes(body))
+            return message
+
+        return read
+
+    def _note(self, body: bytes) -> None:
+        try:
+            posted = json.loads(body)
+        except ValueError:
+            return
+        for item in posted if isinstance(posted, list) else [posted]:
+            if isinstance(item, dict) and "method" in item:
+                self.recorder.methods.append(str(item["method"]))
 
 
 def _mcp_app(recorder: McpRecorder, transport: str) -> Any:
@@ -74,6 +100,8 @@ def _mcp_app(recorder: McpRecorder, transport: str) -> Any:
     async def order_status(order_id: str) -> str:
         """The status of an order, by its id."""
         recorder.calls.append(("order_status", {"order_id": order_id}))
+        if recorder.fail:
+            raise RuntimeError("The order system is down.")
         if recorder.delay:
             await asyncio.sleep(recorder.delay)
         return f"Order {order_id} was shipped on 2026-11-28."
