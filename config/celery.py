@@ -5,6 +5,7 @@ from typing import Any
 from celery import Celery, signals
 
 from config.env import load_env
+from config.lifetime import end_with_parent
 
 # The worker and the scheduler read .env and the local keys exactly as manage.py and the web server do.
 load_env()
@@ -41,3 +42,14 @@ def _worker_ready(**kwargs: Any) -> None:
 @signals.beat_init.connect
 def _beat_ready(**kwargs: Any) -> None:
     _mark_ready("beat")
+
+
+@signals.worker_init.connect
+@signals.worker_process_init.connect
+@signals.beat_init.connect
+def _end_with_make_run(**kwargs: Any) -> None:
+    # Under `make run`, a worker (and each of its pool processes) or the scheduler ends with the process that started
+    # it. Stopped in a hurry (TERM, then KILL a few seconds later), a worker waiting in its pool's shutdown for pool
+    # processes that were already killed would otherwise be left running, holding its queue.
+    if os.environ.get("MAKE_RUN_READY_DIR"):
+        end_with_parent()
