@@ -26,6 +26,9 @@ from typing import NoReturn
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = ROOT / ".venv" / "bin"
+sys.path.insert(0, str(ROOT))
+from config.lifetime import end_with_parent  # noqa: E402  (the project's own, found from here)
+
 DEFAULTS = {"HOST": "127.0.0.1", "PORT": "8000", "APP_VAR_DIR": str(ROOT / "var")}
 # Handed by `start` to the processes honcho runs (the Procfile reads the first two).
 HOST_VAR, PORT_VAR = "MAKE_RUN_HOST", "MAKE_RUN_PORT"
@@ -224,6 +227,8 @@ def demo_model() -> NoReturn:
     DEBUG on for this one process only. If it stops on its own, the console keeps running without it."""
     port = os.environ.get(DEMO_PORT_VAR, "")
     child: subprocess.Popen[bytes] | None = None
+    # Like the workers (config/celery.py), it ends with make run, however hurried the stop; and so does its child.
+    end_with_parent()
 
     def stop(*_: object) -> NoReturn:
         if child is not None and child.poll() is None:
@@ -237,7 +242,8 @@ def demo_model() -> NoReturn:
         print(f"{MODEL_URL_VAR} is set: agents use that model endpoint, and no demo model is started.", flush=True)
         idle()
     command = [str(BIN / "python"), "manage.py", "demo_model", "--port", port]
-    child = subprocess.Popen(command, cwd=ROOT, env={**os.environ, "DJANGO_DEBUG": "true"})
+    # preexec_fn runs between fork and exec; this process has no other threads that it could deadlock with.
+    child = subprocess.Popen(command, cwd=ROOT, env={**os.environ, "DJANGO_DEBUG": "true"}, preexec_fn=end_with_parent)
     code = child.wait()
     print(
         f"The demo model stopped (exit {code}): agents on the provider emporix_openai fail until make run starts "

@@ -3,6 +3,7 @@ taken port or a second console on the same checkout within seconds, having start
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import importlib.util
 import os
@@ -353,9 +354,40 @@ def test_run_serves_on_the_given_port_and_announces_it_once_everything_is_up(tmp
         # While it serves, a second start on another port is refused at once.
         again, seconds = run_briefly(free_port(), tmp_path / "var")
         assert again.returncode != 0 and seconds < 5 and "already serving" in again.stderr
+        # Stopped in a hurry (TERM, then KILL to its process group 3 s later), it leaves no process behind, though
+        # honcho starts each one in a session of its own.
+        processes = descendants(started.pid)
+        assert len(processes) >= 8, processes  # honcho, web, two workers with their pools, scheduler, demo model
+        os.killpg(started.pid, signal.SIGTERM)
+        time.sleep(3)
+        os.killpg(started.pid, signal.SIGKILL)
+        deadline = time.monotonic() + 15
+        while any(map(running, processes)) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not [pid for pid in processes if running(pid)]
     finally:
-        os.killpg(started.pid, 15)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(started.pid, signal.SIGTERM)
         started.wait(timeout=60)
+
+
+def descendants(pid: int) -> list[int]:
+    found, pending = [], [pid]
+    while pending:
+        current = pending.pop()
+        for task in Path(f"/proc/{current}/task").glob("*"):
+            children = (task / "children").read_text().split()
+            found += map(int, children)
+            pending += map(int, children)
+    return found
+
+
+def running(pid: int) -> bool:
+    """Alive and not a zombie waiting to be reaped."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (FileNotFoundError, ProcessLookupError):
+        return False
 
 
 @pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM])
