@@ -41,6 +41,8 @@ def clean_environment(**extra: str) -> dict[str, str]:
     earlier `make run` in this checkout wrote into var/local.env (the suite's settings loaded it into os.environ)."""
     hidden = {"MAKEFLAGS", "MFLAGS", "MAKELEVEL", "DATABASE_URL", "REDIS_URL", "PORT", "HOST", "APP_VAR_DIR"}
     hidden |= {"PLATFORM_LLM_BASE_URL", "AGENT_EGRESS_ALLOWED_HOSTS", "DEMO_MODEL_PORT"}
+    # make run empties its metrics folder when it starts: never the one this test run writes into.
+    hidden |= {"PROMETHEUS_MULTIPROC_DIR", "TEST_METRICS_DIR"}
     return {**{k: v for k, v in os.environ.items() if k not in hidden}, **extra}
 
 

@@ -5,11 +5,18 @@ import os
 from pathlib import Path
 
 from config import keys
+from config.env import var_dir
 
 # The suite starts with no configuration: keys made for this run, set in the environment so that the worker and
 # manage.py processes the tests start read the same ones. Keys already set (.env, var/local.env) are kept.
 for _name, _value in keys.fresh_keys().items():
     os.environ.setdefault(_name, _value)
+
+# Metrics of this run in a folder of its own, named once and passed on to the worker processes the tests start; set
+# before base.py, which keeps a folder already named (prometheus-client reads it when first imported).
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = os.environ.setdefault(
+    "TEST_METRICS_DIR", str(var_dir() / f"test-metrics-{os.getpid()}")
+)
 
 from config.settings.base import *  # noqa: E402, F403
 
