@@ -102,7 +102,7 @@ def metrics(request: HttpRequest) -> HttpResponse:
 
 def web_registry() -> CollectorRegistry:
     registry = CollectorRegistry()
-    MultiProcessCollector(registry, path=str(settings.METRICS_DIR))
+    MultiProcessCollector(registry, path=str(settings.METRICS_DIR))  # type: ignore[no-untyped-call]
     registry.register(InstallationCollector())
     return registry
 
@@ -172,7 +172,7 @@ def worker_metrics_app() -> Callable[..., Iterable[bytes]]:
     """A WSGI app with the metrics of this machine's processes (the task metrics of a worker's pool), behind the same
     access rule as the web's /metrics."""
     registry = CollectorRegistry()
-    MultiProcessCollector(registry, path=str(settings.METRICS_DIR))
+    MultiProcessCollector(registry, path=str(settings.METRICS_DIR))  # type: ignore[no-untyped-call]
     expose = make_wsgi_app(registry)
 
     def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:

@@ -39,7 +39,7 @@ JOBS_ROUTE = "/ai-service/<str:tenant>/jobs"
 JOB_ROUTE = "/ai-service/<str:tenant>/jobs/<opaque_id:job_id>"
 
 
-def scrape(client: Client | None = None, **extra: str) -> Samples:
+def scrape(client: Client | None = None, **extra: Any) -> Samples:
     response = (client or Client()).get("/metrics", **extra)
     assert response.status_code == 200, response.content
     assert response["Content-Type"].startswith("text/plain")
@@ -360,7 +360,7 @@ def test_with_a_token_any_address_must_send_it_as_a_bearer_token(settings: Any, 
     remote = Client(REMOTE_ADDR="10.1.2.3")
 
     for authorization in (None, "Bearer wrong", "Basic scrape-secret", "Bearer scrape-secret-and-more"):
-        extra = {"HTTP_AUTHORIZATION": authorization} if authorization else {}
+        extra: dict[str, Any] = {"HTTP_AUTHORIZATION": authorization} if authorization else {}
         response = remote.get("/metrics", **extra)
         assert response.status_code == 401, authorization
         assert response["WWW-Authenticate"].startswith("Bearer")
@@ -379,3 +379,50 @@ def test_metrics_answer_at_an_ip_address_and_are_never_cached(quiet_workers: Non
     assert response.status_code == 200
     assert response["Cache-Control"] == "no-store"
     assert Client().post("/metrics").status_code == 405
+
+
+# --- the Grafana dashboard -------------------------------------------------------------------------------------------
+
+
+def exposed_names() -> set[str]:
+    """Every sample name the product can expose: the recorded counters and histograms, and the scrape-time gauges."""
+    from prometheus_client import Counter, Histogram
+
+    from apps.core import metrics as recorded
+
+    names: set[str] = set()
+    for metric in vars(recorded).values():
+        if isinstance(metric, Counter):
+            names |= {f"{family.name}_total" for family in metric.describe()}
+        elif isinstance(metric, Histogram):
+            names |= {
+                f"{family.name}_{suffix}" for family in metric.describe() for suffix in ("bucket", "count", "sum")
+            }
+    return names | {name for name, _ in scrape()}
+
+
+@pytest.mark.django_db
+def test_the_grafana_dashboard_is_built_on_the_metrics_the_product_exposes(quiet_workers: None) -> None:
+    import json
+    import re
+
+    dashboard = json.loads((ROOT / "docs" / "grafana-dashboard.json").read_text())
+    expressions = [
+        target["expr"] for panel in dashboard["panels"] for target in panel.get("targets", []) if target.get("expr")
+    ]
+    used = {name for expression in expressions for name in re.findall(r"\baic_[a-z0-9_]+", expression)}
+
+    assert used and used <= exposed_names(), used - exposed_names()
+    # What operators look for first: requests and latency per route, jobs, queues, workers, durations, tokens.
+    for wanted in (
+        "aic_http_requests_total",
+        "aic_http_request_duration_seconds_bucket",
+        "aic_jobs",
+        "aic_queue_depth",
+        "aic_workers_alive",
+        "aic_job_duration_seconds_bucket",
+        "aic_oauth_token_requests_total",
+        "aic_rate_limit_refusals_total",
+    ):
+        assert wanted in used, wanted
+    assert any("by (route" in expression and "histogram_quantile(0.95" in expression for expression in expressions)
