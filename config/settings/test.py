@@ -12,11 +12,9 @@ from config.env import var_dir
 for _name, _value in keys.fresh_keys().items():
     os.environ.setdefault(_name, _value)
 
-# Metrics of this run in a folder of its own, named once and passed on to the worker processes the tests start; set
-# before base.py, which keeps a folder already named (prometheus-client reads it when first imported).
-os.environ["PROMETHEUS_MULTIPROC_DIR"] = os.environ.setdefault(
-    "TEST_METRICS_DIR", str(var_dir() / f"test-metrics-{os.getpid()}")
-)
+# Metrics of this run in a folder of its own, named once and passed on to the processes the tests start (workers,
+# make run's web and workers, which name their own); set before base.py, which keeps a folder already named.
+os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(var_dir() / f"test-metrics-{os.getpid()}"))
 
 from config.settings.base import *  # noqa: E402, F403
 
