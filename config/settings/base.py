@@ -399,10 +399,13 @@ EVENT_SECRET_GRACE_SECONDS = env_int("EVENT_SECRET_GRACE_SECONDS", 86400, minimu
 METRICS_TOKEN = env_str("METRICS_TOKEN", "").strip()
 # prometheus-client's multiprocess mode: every process of this machine (gunicorn's workers, Celery's pool) writes its
 # counts into files in this folder and a scrape adds them up, so a count does not depend on which process answers.
-# The library reads the variable once, when it is first imported: it is set here, before any app records a metric.
+# The library picks multiprocess mode when first imported, by this variable: set here, before any app records one.
 # Whoever starts the processes empties the folder first (make run; a tmpfs in docker-compose.yml).
-METRICS_DIR = Path(os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(VAR_DIR / "metrics")))
+# A relative folder is taken from the project root, and handed on resolved: the library reads the variable itself.
+_METRICS_DIR = Path(env_str("PROMETHEUS_MULTIPROC_DIR", "") or VAR_DIR / "metrics")
+METRICS_DIR = _METRICS_DIR if _METRICS_DIR.is_absolute() else BASE_DIR / _METRICS_DIR
 METRICS_DIR.mkdir(parents=True, exist_ok=True)
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(METRICS_DIR)
 # A Celery worker's own /metrics (its task metrics, when it runs on another machine than the web): the port its main
 # process serves on, on every interface, with the same token or loopback rule. 0: off.
 WORKER_METRICS_PORT = env_int("WORKER_METRICS_PORT", 0, minimum=0)

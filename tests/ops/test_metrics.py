@@ -426,3 +426,48 @@ def test_the_grafana_dashboard_is_built_on_the_metrics_the_product_exposes(quiet
     ):
         assert wanted in used, wanted
     assert any("by (route" in expression and "histogram_quantile(0.95" in expression for expression in expressions)
+
+
+# --- settings --------------------------------------------------------------------------------------------------------
+
+
+def test_the_metrics_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from tests.test_settings import load_base_settings
+
+    folder = tmp_path / "metrics-of-this-machine"
+    loaded = load_base_settings(
+        monkeypatch,
+        tmp_path,
+        METRICS_TOKEN=" scrape-secret ",
+        PROMETHEUS_MULTIPROC_DIR=str(folder),
+        WORKER_METRICS_PORT="9808",
+    )
+
+    assert (loaded["METRICS_TOKEN"], loaded["WORKER_METRICS_PORT"]) == ("scrape-secret", 9808)
+    assert loaded["METRICS_DIR"] == folder and folder.is_dir()
+    assert os.environ["PROMETHEUS_MULTIPROC_DIR"] == str(folder)  # what prometheus-client itself reads
+
+
+@pytest.mark.parametrize("raw", ["9808a", "70000"])
+def test_a_worker_metrics_port_that_is_no_port_stops_the_start(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, raw: str
+) -> None:
+    from django.core.exceptions import ImproperlyConfigured
+
+    from tests.test_settings import load_base_settings
+
+    with pytest.raises(ImproperlyConfigured, match=r"^WORKER_METRICS_PORT="):
+        load_base_settings(monkeypatch, tmp_path, WORKER_METRICS_PORT=raw)
+
+
+def test_without_a_setting_the_metrics_are_off_limits_and_kept_under_the_var_folder(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from tests.test_settings import load_base_settings
+
+    for name in ("METRICS_TOKEN", "PROMETHEUS_MULTIPROC_DIR", "WORKER_METRICS_PORT"):
+        monkeypatch.delenv(name, raising=False)
+    loaded = load_base_settings(monkeypatch, tmp_path)
+
+    assert (loaded["METRICS_TOKEN"], loaded["WORKER_METRICS_PORT"]) == ("", 0)
+    assert loaded["METRICS_DIR"] == tmp_path / "metrics"
