@@ -39,6 +39,17 @@ def _worker_ready(**kwargs: Any) -> None:
     _mark_ready(os.environ.get("MAKE_RUN_READY_NAME") or "worker")
 
 
+@signals.worker_ready.connect
+def _serve_metrics(**kwargs: Any) -> None:
+    # In the main process, which outlives its pool's children: it serves what they all counted (apps/ops/metrics.py).
+    from django.conf import settings
+
+    if settings.WORKER_METRICS_PORT:
+        from apps.ops.metrics import serve_worker_metrics
+
+        serve_worker_metrics(settings.WORKER_METRICS_PORT)
+
+
 @signals.beat_init.connect
 def _beat_ready(**kwargs: Any) -> None:
     _mark_ready("beat")

@@ -256,6 +256,23 @@ def demo_model() -> NoReturn:
 # --- start -----------------------------------------------------------------------------------------------------
 
 
+def metrics_dir() -> Path:
+    """Where every process of this console writes its metrics (PROMETHEUS_MULTIPROC_DIR, config/settings/base.py)."""
+    named = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or dotenv_values(ROOT / ".env").get("PROMETHEUS_MULTIPROC_DIR")
+    if not named:
+        return var_dir() / "metrics"
+    path = Path(named)
+    return path if path.is_absolute() else ROOT / path
+
+
+def empty_metrics_dir() -> None:
+    """Counts of an earlier run are not this run's: each process writes a file named after its process id, and one
+    that a new process with a recycled id found would carry on from an old count. Only the library's own files go,
+    whatever folder is named."""
+    for path in metrics_dir().glob("*.db"):
+        path.unlink(missing_ok=True)
+
+
 def manage(*arguments: str, capture: bool = False) -> str:
     done = subprocess.run(
         [str(BIN / "python"), "manage.py", *arguments],
@@ -281,6 +298,7 @@ def start() -> NoReturn:
     ready_dir.mkdir(parents=True, exist_ok=True)
     for name in READY_FILES:
         (ready_dir / name).unlink(missing_ok=True)
+    empty_metrics_dir()
 
     # Keys for a local console, made once and kept in var/local.env, which every process reads (config/env.py).
     subprocess.run([str(BIN / "python"), "-m", "config.keys", "local"], cwd=ROOT, check=True)
@@ -306,6 +324,8 @@ def start() -> NoReturn:
         READY_VAR: str(ready_dir),
         NEW_ADMIN_VAR: "1" if created else "",
         DEMO_PORT_VAR: str(demo_port or ""),
+        # The folder emptied above, named for every process, so that none of them resolves it another way.
+        "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir()),
     }
     # honcho inherits the lock, and holds it for as long as web, worker and scheduler run.
     os.set_inheritable(descriptor, True)

@@ -128,7 +128,8 @@ def make_job(tenant: Tenant) -> Callable[..., Job]:
 
 @pytest.fixture(scope="session", autouse=True)
 def _remove_the_test_broker() -> Iterator[None]:
-    """The embedded broker's folders of this run (see config/settings/test.py) go when the run ends."""
+    """The embedded broker's folders, the cache and the metrics of this run (see config/settings/test.py) go when the
+    run ends."""
     yield
     folder = os.environ.get("TEST_BROKER_DIR", "")
     if "test-broker-" in folder:
@@ -136,6 +137,8 @@ def _remove_the_test_broker() -> Iterator[None]:
     location = str(settings.CACHES["default"]["LOCATION"])
     if "test-cache-" in location:
         shutil.rmtree(location, ignore_errors=True)
+    if "test-metrics-" in str(settings.METRICS_DIR):
+        shutil.rmtree(settings.METRICS_DIR, ignore_errors=True)
 
 
 @pytest.fixture(autouse=True)

@@ -29,6 +29,7 @@ SECRETS = (
     "KEYCLOAK_ADMIN_PASSWORD",
     "ACME_MACHINE_SECRET",
     "GLOBEX_MACHINE_SECRET",
+    "METRICS_TOKEN",
 )
 # ${NAME}, ${NAME:-default}, ${NAME-default}, ${NAME:?message}, ${NAME?message}, ${NAME:+alt}
 REFERENCE = re.compile(r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?P<operator>:?[-?+])?(?P<rest>[^}]*)\}")

@@ -14,11 +14,13 @@ import stat
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 ROOT = Path(__file__).resolve().parent.parent
 MAKE = shutil.which("make") or "make"
@@ -42,6 +44,8 @@ def clean_environment(**extra: str) -> dict[str, str]:
     earlier `make run` in this checkout wrote into var/local.env (the suite's settings loaded it into os.environ)."""
     hidden = {"MAKEFLAGS", "MFLAGS", "MAKELEVEL", "DATABASE_URL", "REDIS_URL", "PORT", "HOST", "APP_VAR_DIR"}
     hidden |= {"PLATFORM_LLM_BASE_URL", "AGENT_EGRESS_ALLOWED_HOSTS", "DEMO_MODEL_PORT"}
+    # make run empties its metrics folder when it starts: never the one this test run writes into.
+    hidden |= {"PROMETHEUS_MULTIPROC_DIR"}
     return {**{k: v for k, v in os.environ.items() if k not in hidden}, **extra}
 
 
@@ -308,6 +312,20 @@ def test_the_announcer_waits_for_web_worker_and_scheduler(tmp_path: Path, monkey
     assert serve.wait_until_up(tmp_path, time.monotonic()) == ["web"]
 
 
+def test_a_start_empties_the_metrics_folder_of_the_library_s_files_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "metrics"
+    folder.mkdir()
+    for name in ("counter_12.db", "histogram_12.db", "notes.txt"):
+        (folder / name).write_text("x")
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(folder))
+
+    serve.empty_metrics_dir()
+
+    assert [path.name for path in folder.iterdir()] == ["notes.txt"]
+
+
 def test_the_launcher_needs_nothing_but_the_standard_library() -> None:
     # `make run` checks the port before anything is installed, with whatever Python is at hand.
     done = subprocess.run(
@@ -323,6 +341,10 @@ def test_the_launcher_needs_nothing_but_the_standard_library() -> None:
 def test_run_serves_on_the_given_port_and_announces_it_once_everything_is_up(tmp_path: Path) -> None:
     port = free_port()
     log = tmp_path / "run.log"
+    # What an earlier run left in the metrics folder: make run empties it before anything starts.
+    stale = tmp_path / "var" / "metrics" / "counter_4194304.db"
+    stale.parent.mkdir(parents=True)
+    stale.write_bytes(b"old counts")
     with log.open("w") as output:
         started = subprocess.Popen(
             [*MAKE_RUN, f"PORT={port}"],
@@ -351,6 +373,20 @@ def test_run_serves_on_the_given_port_and_announces_it_once_everything_is_up(tmp
         with socket.create_connection(("127.0.0.1", port), timeout=5) as connection:
             connection.sendall(b"GET /api/schema HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
             assert connection.recv(64).split(b"\r\n")[0].endswith(b" 200 OK")
+        # Every scrape has counted that request once, whichever of the web processes answers it.
+        assert not stale.exists()
+        schema = {"route": "/api/schema", "method": "GET", "status": "2xx"}
+        for _ in range(4):
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as response:
+                scraped = response.read().decode()
+            families = text_string_to_metric_families(scraped)
+            counted = [
+                sample.value
+                for family in families
+                for sample in family.samples
+                if sample.name == "aic_http_requests_total" and sample.labels == schema
+            ]
+            assert counted == [1.0], scraped
         # While it serves, a second start on another port is refused at once.
         again, seconds = run_briefly(free_port(), tmp_path / "var")
         assert again.returncode != 0 and seconds < 5 and "already serving" in again.stderr

@@ -16,6 +16,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django_ratelimit.core import get_usage
 
+from apps.core.metrics import rate_limit_refused
+
 
 def client_address(request: HttpRequest) -> str:
     # The peer's address, never a forwarded header a client could write itself.
@@ -44,6 +46,7 @@ def token_request_limited(request: HttpRequest, *, client_id: str | None) -> Lim
             increment=True,
         )
         if usage is not None and usage["should_limit"]:
+            rate_limit_refused(f"oauth_token_{what}")
             return Limited(what=what, retry_after=max(1, int(usage["time_left"])))
     return None
 
@@ -54,6 +57,7 @@ def _digest(value: str) -> str:
 
 def sign_in_locked_out(request: HttpRequest, original_response: Any = None, credentials: Any = None) -> HttpResponse:
     """django-axes' lockout answer: a page that says what happened and when to try again, 429 with Retry-After."""
+    rate_limit_refused("sign_in")
     seconds = settings.SIGN_IN_LOCKOUT_SECONDS
     context = {
         **admin.site.each_context(request),  # the page looks like the sign-in page it replaces

@@ -20,6 +20,7 @@ from oauth2_provider.views import TokenView
 
 from apps.accounts.throttling import Limited, token_request_limited
 from apps.core.errors import error_body
+from apps.core.metrics import token_issued, token_refused
 
 MAX_BODY_BYTES = 16 * 1024  # a token request is a few hundred bytes
 MAX_FIELD_CHARS = 1024
@@ -53,6 +54,11 @@ def token_error(status: int, error: str, description: str) -> JsonResponse:
 
 class ClientCredentialsTokenView(TokenView):  # type: ignore[misc]  # the toolkit is untyped
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        response = self._answer(request, *args, **kwargs)
+        _count_outcome(response)
+        return response
+
+    def _answer(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         client_id, problem = _inspect(request)
         # Counted before anything else is answered: malformed requests use up the address's allowance too.
         limited = token_request_limited(request, client_id=client_id)
@@ -64,6 +70,21 @@ class ClientCredentialsTokenView(TokenView):  # type: ignore[misc]  # the toolki
             # Stops every other grant, the device-code one included, before the toolkit handles it.
             return token_error(400, "unsupported_grant_type", _MESSAGES["unsupported_grant_type"])
         return _with_api_error_fields(super().post(request, *args, **kwargs))
+
+
+def _count_outcome(response: HttpResponse) -> None:
+    """Issued, or refused by the OAuth2 error every refusal of the endpoint carries (rate_limited for a 429)."""
+    if response.status_code == 200:
+        token_issued()
+        return
+    if response.status_code == 429:
+        token_refused("rate_limited")
+        return
+    try:
+        error = json.loads(response.content).get("error")
+    except (ValueError, AttributeError):
+        error = None
+    token_refused(str(error) if error else "other")
 
 
 def _inspect(request: HttpRequest) -> tuple[str | None, TokenRequestError | None]:

@@ -6,6 +6,7 @@ Failures end the job in `failure` with a message a person can act on; the traceb
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -15,6 +16,7 @@ from django.db import connection, transaction
 
 from apps.agents.bundle import BundleError, bundle_collect, bundle_decode, bundle_encode
 from apps.agents.importing import bundle_apply
+from apps.core.metrics import job_run_observed
 from apps.jobs.models import Job
 from apps.jobs.services import job_claim, job_fail, job_finish, job_lock_unfinished
 
@@ -31,15 +33,23 @@ def register_runner(job_type: str, runner: Runner) -> None:
 
 
 def job_execute(*, job_pk: int) -> None:
+    started = time.perf_counter()
     try:
         job = job_claim(job_pk=job_pk)
         if job is None:
-            return  # finished, deleted, or given up on: a late or repeated delivery has nothing to do
+            # Finished, deleted, or given up on: a late or repeated delivery has nothing to do.
+            job_run_observed(job_type=_type_and_status(job_pk)[0], outcome="not_run", seconds=None)
+            return
         _run(job)
     except SoftTimeLimitExceeded:
         _recover_connection()
         stopped = f"took longer than {settings.CELERY_TASK_SOFT_TIME_LIMIT} s and was stopped"
         _fail_over_time(job_pk, stopped, "JOB_SOFT_TIME_LIMIT_SECONDS")
+        job_type, outcome = _type_and_status(job_pk)[0], "timeout"
+    else:
+        # What the run left the job in (success, failure, skipped), read back: runners of other apps finish it too.
+        job_type, outcome = _type_and_status(job_pk)
+    job_run_observed(job_type=job_type, outcome=outcome, seconds=time.perf_counter() - started)
 
 
 def _run(job: Job) -> None:
@@ -70,6 +80,8 @@ def _run(job: Job) -> None:
 def job_timed_out(*, job_pk: int) -> None:
     stopped = f"was stopped after {settings.CELERY_TASK_TIME_LIMIT} s, its hard time limit"
     _fail_over_time(job_pk, stopped, "JOB_TIME_LIMIT_SECONDS")
+    # Counted by the worker's main process; the killed process's start time went with it.
+    job_run_observed(job_type=_type_and_status(job_pk)[0], outcome="timeout", seconds=None)
 
 
 def _fail_over_time(job_pk: int, stopped: str, setting: str) -> None:
@@ -130,6 +142,12 @@ def _recover_connection() -> None:
         usable = False
     if not usable:
         connection.close()
+
+
+def _type_and_status(job_pk: int) -> tuple[str, str]:
+    """The job's type and status for the metrics; ("unknown", "deleted") once it is gone."""
+    row = Job.objects.filter(pk=job_pk).values_list("type", "status").first()
+    return (str(row[0]), str(row[1])) if row is not None else ("unknown", "deleted")
 
 
 def _label(job_pk: int) -> str:

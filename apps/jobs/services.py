@@ -14,6 +14,7 @@ from django.db import transaction
 from django.db.models import F, Q, QuerySet
 
 from apps.agents.bundle import BundleError, agents_unknown, bundle_decode
+from apps.core.metrics import rate_limit_refused
 from apps.core.timefmt import now_ms
 from apps.jobs import selectors
 from apps.jobs.errors import InvalidBundle, JobNotRetryable, TooManyJobsInProgress, UnknownAgents
@@ -126,6 +127,7 @@ def _check_capacity(tenant: Tenant) -> None:
         .count()
     )
     if busy >= cap:
+        rate_limit_refused("jobs_in_progress")
         raise TooManyJobsInProgress(
             f"This tenant already has {busy} exports and imports in progress, as many as it may have at once "
             f"(JOB_MAX_IN_PROGRESS_PER_TENANT={cap}). Try again in a few seconds, once some have finished."

@@ -56,3 +56,12 @@ def job_throughput(*, now: datetime | None = None) -> list[Throughput]:
         )
         for row in rows
     ]
+
+
+def job_counts() -> dict[tuple[str, str], int]:
+    """How many jobs there are of each type in each status, every pair listed (zero when none): a series that comes
+    and goes would break a graph's rate and a missing one reads as "no data" rather than 0."""
+    counts = {(job_type, status): 0 for job_type in Job.Type.values for status in Job.Status.values}
+    for row in Job.objects.values("type", "status").annotate(count=Count("pk")).order_by():
+        counts[(row["type"], row["status"])] = row["count"]
+    return counts

@@ -57,8 +57,11 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    # First: /healthz and /readyz answer orchestrators that call by IP address, before any host check or redirect.
+    # First: /healthz, /readyz and /metrics answer orchestrators and scrapers that call by IP address, before any
+    # host check or redirect.
     "apps.ops.middleware.ProbeMiddleware",
+    # Next: counts and times every other request, including those the middleware below answers itself.
+    "apps.ops.middleware.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Early, so that responses made by the middleware below it (errors, redirects) carry the policy too.
     "csp.middleware.CSPMiddleware",
@@ -390,6 +393,24 @@ AGENT_COMMERCE_EVENTS = env_list(
 # Standard Webhooks: a signed event older (or newer) than this is refused; a rotated secret works this long.
 COMMERCE_EVENT_TOLERANCE_SECONDS = env_int("COMMERCE_EVENT_TOLERANCE_SECONDS", 300, minimum=1)
 EVENT_SECRET_GRACE_SECONDS = env_int("EVENT_SECRET_GRACE_SECONDS", 86400, minimum=0)
+
+# --- Metrics (GET /metrics, apps/ops/metrics.py) ---------------------------------------------------------------
+# With a token, /metrics asks for `Authorization: Bearer <token>`; without one it answers loopback clients only.
+METRICS_TOKEN = env_str("METRICS_TOKEN", "").strip()
+# prometheus-client's multiprocess mode: every process of this machine (gunicorn's workers, Celery's pool) writes its
+# counts into files in this folder and a scrape adds them up, so a count does not depend on which process answers.
+# The library picks multiprocess mode when first imported, by this variable: set here, before any app records one.
+# Whoever starts the processes empties the folder first (make run; a tmpfs in docker-compose.yml).
+# A relative folder is taken from the project root, and handed on resolved: the library reads the variable itself.
+_METRICS_DIR = Path(env_str("PROMETHEUS_MULTIPROC_DIR", "") or VAR_DIR / "metrics")
+METRICS_DIR = _METRICS_DIR if _METRICS_DIR.is_absolute() else BASE_DIR / _METRICS_DIR
+METRICS_DIR.mkdir(parents=True, exist_ok=True)
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(METRICS_DIR)
+# A Celery worker's own /metrics (its task metrics, when it runs on another machine than the web): the port its main
+# process serves on, on every interface, with the same token or loopback rule. 0: off.
+WORKER_METRICS_PORT = env_int("WORKER_METRICS_PORT", 0, minimum=0)
+if WORKER_METRICS_PORT > 65535:
+    raise ImproperlyConfigured(f"WORKER_METRICS_PORT={WORKER_METRICS_PORT} is not a port: use 1 to 65535, or 0 (off)")
 
 # --- Shared cache and rate limits ------------------------------------------------------------------------------
 # The token endpoint's rate-limit counters must be seen by every web process: Redis when there is one, otherwise files

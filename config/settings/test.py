@@ -5,11 +5,16 @@ import os
 from pathlib import Path
 
 from config import keys
+from config.env import var_dir
 
 # The suite starts with no configuration: keys made for this run, set in the environment so that the worker and
 # manage.py processes the tests start read the same ones. Keys already set (.env, var/local.env) are kept.
 for _name, _value in keys.fresh_keys().items():
     os.environ.setdefault(_name, _value)
+
+# Metrics of this run in a folder of its own, named once and passed on to the processes the tests start (workers,
+# make run's web and workers, which name their own); set before base.py, which keeps a folder already named.
+os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(var_dir() / f"test-metrics-{os.getpid()}"))
 
 from config.settings.base import *  # noqa: E402, F403
 

@@ -8,7 +8,10 @@ import sqlite3
 
 import pytest
 from celery.exceptions import TimeLimitExceeded
+from django.conf import settings
 from django.db import DatabaseError, connection, transaction
+from prometheus_client import CollectorRegistry
+from prometheus_client.multiprocess import MultiProcessCollector
 
 from apps.agents.bundle import bundle_encode
 from apps.agents.models import Agent, Tool
@@ -61,6 +64,7 @@ def test_an_import_past_its_soft_time_limit_fails_saying_so_and_changes_nothing(
     agents = [{"id": f"a{n}", **agent_body("tok", name=f"Agent {n}")} for n in range(40000)]
     data, checksum = bundle_encode({"formatVersion": 1, "agents": agents})
     worker = WorkerProcess(JOB_SOFT_TIME_LIMIT_SECONDS="1", JOB_TIME_LIMIT_SECONDS="60")
+    timeouts_before = job_runs("IMPORT", "timeout")
     try:
         worker.wait_ready()
         job = Job.objects.create(
@@ -78,6 +82,15 @@ def test_an_import_past_its_soft_time_limit_fails_saying_so_and_changes_nothing(
     assert final.status == "failure", log
     assert final.message.startswith("The import took longer than 1 s and was stopped; nothing was changed")
     assert not Agent.objects.filter(tenant=other_tenant).exists()
+    # Counted by the worker's pool process, in the metrics folder the web's /metrics reads.
+    assert job_runs("IMPORT", "timeout") - timeouts_before == 1
+
+
+def job_runs(job_type: str, outcome: str) -> float:
+    registry = CollectorRegistry()
+    MultiProcessCollector(registry, path=str(settings.METRICS_DIR))
+    found = registry.get_sample_value("aic_job_runs_total", {"type": job_type, "outcome": outcome})
+    return found or 0.0
 
 
 def _import_running(job_pk: int) -> bool:
