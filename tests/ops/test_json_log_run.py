@@ -1,13 +1,18 @@
 """LOG_FORMAT=json end to end: a real web server (gunicorn, started as the Procfile starts it) and a real worker
 write nothing but JSON lines through a whole run (a token request with the client secret, API calls with the
 bearer token, a token value stored, an export run by the worker); the worker's lines about the job carry the id of
-the request that created it; and no secret appears anywhere in what either process wrote."""
+the request that created it; no secret appears anywhere in what either process wrote. The scheduler, started as
+the Procfile starts it, writes only JSON lines too."""
 
 from __future__ import annotations
 
 import json
 import os
 import secrets
+import shlex
+import signal
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -21,12 +26,13 @@ from apps.tenants.models import Tenant
 from config import keys
 from tests.conftest import MANAGE, READ
 from tests.server import ServerProcess
-from tests.worker import WorkerProcess, wait_for
-
-pytestmark = pytest.mark.django_db(transaction=True)
+from tests.worker import ROOT, WorkerProcess, database_url, purge_broker, wait_for
 
 JSON_LOGS = {"LOG_FORMAT": "json", "LOG_LEVEL": "INFO"}
 REQUEST_ID = "run-4f2a9c-export"
+# Headers whose names are not Python names (typed Any: ServerProcess.call also takes `timeout` among its keywords).
+FORM_BODY: dict[str, Any] = {"Content-Type": "application/x-www-form-urlencoded"}
+TRACED: dict[str, Any] = {"X-Request-ID": REQUEST_ID}
 
 
 def json_lines(path: Path) -> list[dict[str, Any]]:
@@ -53,6 +59,7 @@ def application_keys() -> list[str]:
     return values
 
 
+@pytest.mark.django_db(transaction=True)
 def test_a_run_writes_only_json_lines_that_join_a_job_to_its_request_and_name_no_secret(
     tmp_path: Path, tenant: Tenant, issue_client: Callable[..., IssuedClient]
 ) -> None:
@@ -65,9 +72,7 @@ def test_a_run_writes_only_json_lines_that_join_a_job_to_its_request_and_name_no
         worker.wait_ready()
         form = {"grant_type": "client_credentials", "client_id": issued.client.client_id}
         form["client_secret"] = issued.client_secret
-        issued_token = server.call(
-            "POST", "/oauth/token", urlencode(form).encode(), **{"Content-Type": "application/x-www-form-urlencoded"}
-        )
+        issued_token = server.call("POST", "/oauth/token", urlencode(form).encode(), **FORM_BODY)
         assert issued_token.status == 200, issued_token.body[:300]
         access_token = issued_token.json()["access_token"]
 
@@ -82,7 +87,7 @@ def test_a_run_writes_only_json_lines_that_join_a_job_to_its_request_and_name_no
             "/ai-service/acme/agentic/agents/export",
             {"agentIds": [catalogue.agents[0]]},
             token=access_token,
-            **{"X-Request-ID": REQUEST_ID},
+            **TRACED,
         )
         assert exported.status in (200, 202), exported.body[:300]
         assert exported.headers["X-Request-ID"] == REQUEST_ID
@@ -127,3 +132,51 @@ def test_a_run_writes_only_json_lines_that_join_a_job_to_its_request_and_name_no
     )
     for secret in [issued.client_secret, access_token, token_value, *application_keys()]:
         assert secret not in everything
+
+
+def procfile_command(name: str) -> list[str]:
+    line = next(line for line in (ROOT / "Procfile").read_text().splitlines() if line.startswith(f"{name}:"))
+    return shlex.split(line.partition(":")[2])
+
+
+def test_the_scheduler_as_the_procfile_starts_it_writes_only_json_lines(tmp_path: Path) -> None:
+    command = procfile_command("beat")
+    assert command[0] == ".venv/bin/celery"
+    environment = {
+        **os.environ,
+        **JSON_LOGS,
+        "DJANGO_SETTINGS_MODULE": "config.settings.test",
+        "DATABASE_URL": database_url(),
+        "JOB_SWEEP_INTERVAL_SECONDS": "1",
+    }
+    output = tmp_path / "beat.stdout", tmp_path / "beat.stderr"
+    beat = subprocess.Popen(
+        [sys.executable, "-m", "celery", *command[1:], "--schedule", str(tmp_path / "schedule")],
+        cwd=ROOT,
+        env=environment,
+        stdout=output[0].open("wb"),
+        stderr=output[1].open("wb"),
+    )
+    try:
+        wait_for(lambda: "Sending due task jobs-sweep" in output[1].read_text(), timeout=60, what="a sweep sent")
+    finally:
+        beat.send_signal(signal.SIGTERM)
+        beat.wait(timeout=30)
+        purge_broker()
+
+    lines = json_lines(output[0]) + json_lines(output[1])
+    messages = [line["message"] for line in lines if line["logger"] == "celery.beat"]
+    assert "beat: Starting..." in messages
+    assert all({"timestamp", "level", "logger", "message"} <= set(line) for line in lines)
+
+
+def test_every_start_command_uses_the_servers_log_settings_and_keeps_celery_quiet() -> None:
+    web, beat = " ".join(procfile_command("web")), procfile_command("beat")
+    compose = (ROOT / "docker-compose.yml").read_text()
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert "--config python:config.gunicorn config.wsgi" in web and "--access-logfile" not in web
+    assert "--quiet" in beat
+    assert "command: gunicorn --config python:config.gunicorn config.wsgi" in compose
+    assert "command: celery --quiet --app config beat" in compose
+    assert "--access-logfile" not in compose
+    assert '"gunicorn", "--config", "python:config.gunicorn", "config.wsgi"' in dockerfile
