@@ -65,9 +65,11 @@ class RequestLogMiddleware:
         # The tenant a page or an API path is about; the API's authentication replaces it with its token's tenant.
         tenant = kwargs.get("tenant")
         logs.bind(tenant=tenant if isinstance(tenant, str) else None)
-        user = getattr(request, "user", None)
-        if user is not None and user.is_authenticated:
-            logs.bind(user_id=str(user.pk))
+        # Only a request that brought a session (the console's) has a user to name: looking at the user reads the
+        # session, which would add `Vary: Cookie` to every API answer.
+        session = getattr(request, "session", None)
+        if session is not None and session.session_key is not None and request.user.is_authenticated:
+            logs.bind(user_id=str(request.user.pk))
 
 
 def _route(request: HttpRequest) -> str:

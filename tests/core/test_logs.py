@@ -110,6 +110,7 @@ def test_api_lines_name_the_route_the_tenant_and_the_client_never_the_token(
     assert line.route == "/ai-service/<str:tenant>/agentic/agents"  # type: ignore[attr-defined]
     assert line.tenant == "acme" and line.client_id == issued.client.client_id  # type: ignore[attr-defined]
     assert token not in str(vars(line))
+    assert "Vary" not in response  # naming a console user never reads the session of an API call
 
 
 def test_the_token_endpoint_names_the_client_asking_never_its_secret(
