@@ -1,6 +1,8 @@
+import contextvars
 import logging
 import os
 import threading
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -43,16 +45,25 @@ def _send_log_context(headers: dict[str, Any] | None = None, **kwargs: Any) -> N
             headers.setdefault(header, context[field])
 
 
+# The context each running task replaced, by task id, given back when it ends (a task run in the caller's own
+# thread, as an eager one is, must not take the caller's context away).
+_replaced: dict[str, contextvars.Token[Mapping[str, str]]] = {}
+
+
 @signals.task_prerun.connect
-def _enter_log_context(task: Any = None, **kwargs: Any) -> None:
+def _enter_log_context(task_id: str = "", task: Any = None, **kwargs: Any) -> None:
     # A task's lines carry the request that sent it, and nothing of the task the process ran before.
     request = getattr(task, "request", None)
-    logs.replace({field: getattr(request, header, None) for field, header in CONTEXT_HEADERS.items()})
+    _replaced[task_id] = logs.enter(
+        {field: getattr(request, header, None) for field, header in CONTEXT_HEADERS.items()}
+    )
 
 
 @signals.task_postrun.connect
-def _leave_log_context(**kwargs: Any) -> None:
-    logs.replace({})
+def _leave_log_context(task_id: str = "", **kwargs: Any) -> None:
+    token = _replaced.pop(task_id, None)
+    if token is not None:
+        logs.leave(token)
 
 
 def _setup_logging(loglevel: int | None = None, **kwargs: Any) -> None:

@@ -19,7 +19,7 @@ import re
 import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from types import MappingProxyType
 from typing import Any
 
@@ -66,10 +66,16 @@ def bind(**fields: str | None) -> None:
         _context.set({**_context.get(), **known})
 
 
-def replace(fields: Mapping[str, str | None]) -> None:
-    """Start a new context, such as for a task taken from the queue: nothing of the one before is kept."""
-    _context.set({})
+def enter(fields: Mapping[str, str | None]) -> Token[Mapping[str, str]]:
+    """Start a new context, such as for a task taken from the queue: nothing of the one before is kept. `leave`
+    with the token gives that one back."""
+    token = _context.set({})
     bind(**fields)
+    return token
+
+
+def leave(token: Token[Mapping[str, str]]) -> None:
+    _context.reset(token)
 
 
 @contextmanager

@@ -257,17 +257,19 @@ def test_a_task_sent_during_a_request_carries_its_id_and_tenant_in_its_headers(
 def test_the_worker_sets_the_senders_context_for_the_tasks_duration_only() -> None:
     headers = {"log_request_id": "req-9", "log_tenant": "acme", "id": "task-1"}
     task = SimpleNamespace(request=Context(headers))
-    with logs.scope(request_id="the-task-before", job_id="old-job"):
-        celery_config._enter_log_context(task=task)
+    with logs.scope(request_id="the-caller", job_id="its-job"):
+        celery_config._enter_log_context(task_id="task-1", task=task)
         during = logs.current()
-        celery_config._leave_log_context(task=task)
+        celery_config._leave_log_context(task_id="task-1", task=task)
         after = logs.current()
 
-    assert during == {"request_id": "req-9", "tenant": "acme"}  # nothing of the task before
-    assert after == {}
+    assert during == {"request_id": "req-9", "tenant": "acme"}  # nothing of what ran before in this thread
+    assert after == {"request_id": "the-caller", "job_id": "its-job"}  # given back, as to an eager task's caller
 
 
 def test_a_task_sent_by_no_request_runs_with_an_empty_context() -> None:
     with logs.scope(request_id="the-task-before"):
-        celery_config._enter_log_context(task=SimpleNamespace(request=Context({"id": "task-2"})))
+        celery_config._enter_log_context(task_id="task-2", task=SimpleNamespace(request=Context({"id": "task-2"})))
         assert logs.current() == {}
+        celery_config._leave_log_context(task_id="task-2")
+        assert logs.current() == {"request_id": "the-task-before"}
