@@ -89,11 +89,17 @@ def scope(**fields: str | None) -> Iterator[None]:
         _context.reset(token)
 
 
+# Where a request keeps the context it was handled in: Django logs its 4xx and 5xx answers (logger django.request)
+# after the middleware has returned, with the request attached to the record.
+REQUEST_ATTRIBUTE = "log_context"
+
+
 class ContextFilter(logging.Filter):
     """Adds the known context fields to each record (a field the caller passed in `extra` wins)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        for name, value in _context.get().items():
+        context = _context.get() or getattr(getattr(record, "request", None), REQUEST_ATTRIBUTE, None) or {}
+        for name, value in context.items():
             if not hasattr(record, name):
                 setattr(record, name, value)
         return True

@@ -59,6 +59,7 @@ class RequestLogMiddleware:
                     "duration_ms": duration_ms,
                 },
             )
+            setattr(request, logs.REQUEST_ATTRIBUTE, logs.current())
         return response
 
     def process_view(self, request: HttpRequest, view: Callable[..., Any], args: Any, kwargs: dict[str, Any]) -> None:

@@ -113,6 +113,18 @@ def test_api_lines_name_the_route_the_tenant_and_the_client_never_the_token(
     assert "Vary" not in response  # naming a console user never reads the session of an API call
 
 
+def test_djangos_line_about_a_refused_request_carries_the_requests_context(
+    tenant: Tenant, access: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Django writes it once the middleware has returned, from the request attached to the record.
+    response = Client().get("/ai-service/acme/agentic/agents", headers={"Authorization": "Bearer not-a-token"})
+
+    assert response.status_code == 401
+    refused = next(record for record in caplog.records if record.name == "django.request")
+    assert refused.request_id == response["X-Request-ID"] and refused.tenant == "acme"  # type: ignore[attr-defined]
+    assert logs.current() == {}
+
+
 def test_the_token_endpoint_names_the_client_asking_never_its_secret(
     tenant: Tenant, issue_client: Callable[..., IssuedClient], access: Any, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -118,8 +118,11 @@ def test_a_run_writes_only_json_lines_that_join_a_job_to_its_request_and_name_no
     assert isinstance(export_line["duration_ms"], float)
     token_line = next(line for line in access if line["route"] == "/oauth/token")
     assert token_line["client_id"] == issued.client.client_id and token_line["status"] == 200
-    # Every request has its own id, made by the server when the caller sent none.
+    # Every request has its own id, made by the server when the caller sent none; Django's own lines about refused
+    # requests (the 401) carry it too.
     assert len({line["request_id"] for line in access}) == len(access)
+    refused = [line for line in web if line["logger"] == "django.request"]
+    assert refused and all(line["request_id"] in {one["request_id"] for one in access} for line in refused)
 
     # The worker's lines about the job join the request that created it.
     job_lines = [line for line in work if line.get("job_id") == job_id]
