@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import warnings
 from collections.abc import Callable, Iterator
 from types import SimpleNamespace
 from typing import Any
@@ -285,3 +286,26 @@ def test_a_task_sent_by_no_request_runs_with_an_empty_context() -> None:
         assert logs.current() == {}
         celery_config._leave_log_context(task_id="task-2")
         assert logs.current() == {"request_id": "the-task-before"}
+
+
+# --- Python's warnings --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("log_format", "routed"), [("json", True), ("plain", False)])
+def test_warnings_become_log_lines_in_json(
+    settings: Any, caplog: pytest.LogCaptureFixture, log_format: str, routed: bool
+) -> None:
+    from django.apps import apps
+
+    settings.LOG_FORMAT = log_format
+    try:
+        apps.get_app_config("core").ready()
+        with warnings.catch_warnings():
+            warnings.simplefilter("always")
+            # catch_warnings keeps showwarning as it found it: what ready() set, when it set anything.
+            warnings.warn_explicit("an old call", DeprecationWarning, "apps/example.py", 7)
+    finally:
+        logging.captureWarnings(False)
+    lines = [record.getMessage() for record in caplog.records if record.name == "py.warnings"]
+    assert bool(lines) is routed
+    assert not lines or "DeprecationWarning: an old call" in lines[0]
