@@ -298,6 +298,9 @@ def test_warnings_become_log_lines_in_json(
     from django.apps import apps
 
     settings.LOG_FORMAT = log_format
+    # From a clean state: a Celery worker started earlier in the run turned the capture on, and pytest has since
+    # put its own showwarning back, which leaves logging believing the capture is still on.
+    logging.captureWarnings(False)
     try:
         apps.get_app_config("core").ready()
         with warnings.catch_warnings():
