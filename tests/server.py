@@ -49,13 +49,16 @@ class ServerProcess:
         }
         command = [sys.executable, "-m", "gunicorn", *options, "config.wsgi", "--bind", f"127.0.0.1:{self.port}"]
         self.output = output
+        files = [(output / f"web.{stream}").open("wb") for stream in ("stdout", "stderr")] if output else []
         self.process = subprocess.Popen(
             [*command, "--workers", "1", "--threads", str(threads), "--timeout", "120"],
             cwd=ROOT,
             env=environment,
-            stdout=(output / "web.stdout").open("wb") if output else subprocess.DEVNULL,
-            stderr=(output / "web.stderr").open("wb") if output else subprocess.PIPE,
+            stdout=files[0] if files else subprocess.DEVNULL,
+            stderr=files[1] if files else subprocess.PIPE,
         )
+        for file in files:
+            file.close()  # the process has its own copies
         wait_for(self._answers, timeout=60, what="the web server to answer")
 
     def _answers(self) -> bool:

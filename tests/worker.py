@@ -63,6 +63,7 @@ class WorkerProcess:
             **env,
         }
         command = [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool", "prefork", "-c", "1"]
+        files = [(output / f"worker.{stream}").open("wb") for stream in ("stdout", "stderr")] if output else []
         self.process = subprocess.Popen(
             [
                 *command,
@@ -74,9 +75,11 @@ class WorkerProcess:
             ],
             cwd=ROOT,
             env=environment,
-            stdout=(output / "worker.stdout").open("wb") if output else subprocess.DEVNULL,
-            stderr=(output / "worker.stderr").open("wb") if output else subprocess.PIPE,
+            stdout=files[0] if files else subprocess.DEVNULL,
+            stderr=files[1] if files else subprocess.PIPE,
         )
+        for file in files:
+            file.close()  # the process has its own copies
 
     def wait_ready(self, timeout: float = 60.0) -> None:
         """Return once the worker answers a remote-control ping: it is then consuming tasks."""

@@ -153,13 +153,14 @@ def test_the_scheduler_as_the_procfile_starts_it_writes_only_json_lines(tmp_path
         "JOB_SWEEP_INTERVAL_SECONDS": "1",
     }
     output = tmp_path / "beat.stdout", tmp_path / "beat.stderr"
-    beat = subprocess.Popen(
-        [sys.executable, "-m", "celery", *command[1:], "--schedule", str(tmp_path / "schedule")],
-        cwd=ROOT,
-        env=environment,
-        stdout=output[0].open("wb"),
-        stderr=output[1].open("wb"),
-    )
+    with output[0].open("wb") as stdout, output[1].open("wb") as stderr:
+        beat = subprocess.Popen(
+            [sys.executable, "-m", "celery", *command[1:], "--schedule", str(tmp_path / "schedule")],
+            cwd=ROOT,
+            env=environment,
+            stdout=stdout,
+            stderr=stderr,
+        )
     try:
         wait_for(lambda: "Sending due task jobs-sweep" in output[1].read_text(), timeout=60, what="a sweep sent")
     finally:
