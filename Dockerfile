@@ -8,4 +8,4 @@ COPY . .
 # for this one command and never written into the image: the containers set their own keys at run time.
 RUN pip install --no-cache-dir --no-deps -e . && env $(python -m config.keys new) python manage.py collectstatic --noinput
 EXPOSE 8000
-CMD ["gunicorn", "config.wsgi", "--bind", "0.0.0.0:8000"]
+CMD ["gunicorn", "--config", "python:config.gunicorn", "config.wsgi", "--bind", "0.0.0.0:8000"]

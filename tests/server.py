@@ -33,7 +33,11 @@ class Answer:
 class ServerProcess:
     """`gunicorn config.wsgi` with one worker process and `threads` threads, on a free port of 127.0.0.1."""
 
-    def __init__(self, *, threads: int = 4, **env: str) -> None:
+    def __init__(
+        self, *, threads: int = 4, options: tuple[str, ...] = (), output: Path | None = None, **env: str
+    ) -> None:
+        """`options` go to gunicorn's command line; with `output`, a folder, the server's standard output and
+        error are written to web.stdout and web.stderr there (long runs would fill a pipe)."""
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             self.port = probe.getsockname()[1]
@@ -43,14 +47,18 @@ class ServerProcess:
             "DATABASE_URL": database_url(),
             **env,
         }
-        command = [sys.executable, "-m", "gunicorn", "config.wsgi", "--bind", f"127.0.0.1:{self.port}"]
+        command = [sys.executable, "-m", "gunicorn", *options, "config.wsgi", "--bind", f"127.0.0.1:{self.port}"]
+        self.output = output
+        files = [(output / f"web.{stream}").open("wb") for stream in ("stdout", "stderr")] if output else []
         self.process = subprocess.Popen(
             [*command, "--workers", "1", "--threads", str(threads), "--timeout", "120"],
             cwd=ROOT,
             env=environment,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
+            stdout=files[0] if files else subprocess.DEVNULL,
+            stderr=files[1] if files else subprocess.PIPE,
         )
+        for file in files:
+            file.close()  # the process has its own copies
         wait_for(self._answers, timeout=60, what="the web server to answer")
 
     def _answers(self) -> bool:
@@ -68,7 +76,7 @@ class ServerProcess:
         payload = None
         if body is not None:
             payload = body if isinstance(body, bytes) else json.dumps(body).encode()
-            sent["Content-Type"] = "application/json"
+            sent.setdefault("Content-Type", "application/json")
         started = time.monotonic()
         try:
             connection.request(method, path, body=payload, headers=sent)
@@ -97,4 +105,6 @@ class ServerProcess:
         except subprocess.TimeoutExpired:
             self.process.kill()
             _, err = self.process.communicate()
+        if self.output:
+            return (self.output / "web.stderr").read_text(errors="replace")
         return err.decode(errors="replace")

@@ -22,6 +22,7 @@ SETTINGS_NAMES = (
     "DATABASE_URL",
     "REDIS_URL",
     "OAUTH_TOKEN_LIFETIME_SECONDS",
+    "LOG_FORMAT",
     "JOB_WAIT_SECONDS",
     "JOB_SOFT_TIME_LIMIT_SECONDS",
     "JOB_TIME_LIMIT_SECONDS",
@@ -256,6 +257,7 @@ def test_the_settings_take_their_values_from_the_environment(clean_env: pytest.M
         DATABASE_URL="postgres://console@db.internal:5432/aiconsole",
         REDIS_URL="redis://cache.internal:6379/2",
         OAUTH_TOKEN_LIFETIME_SECONDS="600",
+        LOG_FORMAT=" JSON",
     )
 
     assert settings["DEBUG"] is True
@@ -264,6 +266,9 @@ def test_the_settings_take_their_values_from_the_environment(clean_env: pytest.M
     assert settings["DATABASES"]["default"]["HOST"] == "db.internal"
     assert settings["CELERY_BROKER_URL"] == "redis://cache.internal:6379/2"
     assert settings["OAUTH2_PROVIDER"]["ACCESS_TOKEN_EXPIRE_SECONDS"] == 600
+    # JSON lines: Celery leaves the root logger to them.
+    assert settings["LOG_FORMAT"] == "json" and settings["CELERY_WORKER_HIJACK_ROOT_LOGGER"] is False
+    assert settings["LOGGING"]["handlers"]["console"]["formatter"] == "json"
 
 
 def test_the_settings_defaults_need_no_environment(clean_env: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -275,6 +280,7 @@ def test_the_settings_defaults_need_no_environment(clean_env: pytest.MonkeyPatch
     assert settings["DATABASES"]["default"]["NAME"] == str(tmp_path / "db.sqlite3")
     assert settings["CELERY_BROKER_URL"] == "filesystem://"
     assert settings["OAUTH2_PROVIDER"]["ACCESS_TOKEN_EXPIRE_SECONDS"] == 4 * 3600
+    assert settings["LOG_FORMAT"] == "plain" and settings["CELERY_WORKER_HIJACK_ROOT_LOGGER"] is True
 
 
 @pytest.mark.parametrize(
@@ -285,6 +291,7 @@ def test_the_settings_defaults_need_no_environment(clean_env: pytest.MonkeyPatch
         ("REDIS_URL", "cache.internal:6379"),
         ("OAUTH_TOKEN_LIFETIME_SECONDS", "4 hours"),
         ("OAUTH_TOKEN_LIFETIME_SECONDS", "30"),
+        ("LOG_FORMAT", "xml"),
     ],
 )
 def test_the_settings_refuse_a_bad_value_naming_the_variable(

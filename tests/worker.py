@@ -51,8 +51,11 @@ class WorkerProcess:
     """`celery worker` with one prefork child, as `make run` starts it; `kill_child` kills the process running
     the task with SIGKILL, as the kernel's OOM killer would."""
 
-    def __init__(self, **env: str) -> None:
+    def __init__(self, *, output: Path | None = None, log_level: str = "", **env: str) -> None:
+        """With `output`, a folder, the worker's standard output and error are written to worker.stdout and
+        worker.stderr there (long runs would fill a pipe)."""
         purge_broker()
+        self.output = output
         environment = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "config.settings.test",
@@ -60,20 +63,23 @@ class WorkerProcess:
             **env,
         }
         command = [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool", "prefork", "-c", "1"]
+        files = [(output / f"worker.{stream}").open("wb") for stream in ("stdout", "stderr")] if output else []
         self.process = subprocess.Popen(
             [
                 *command,
                 "-l",
-                os.environ.get("TEST_WORKER_LOG_LEVEL", "WARNING"),
+                log_level or os.environ.get("TEST_WORKER_LOG_LEVEL", "WARNING"),
                 "--without-gossip",
                 "--without-mingle",
                 "--without-heartbeat",
             ],
             cwd=ROOT,
             env=environment,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
+            stdout=files[0] if files else subprocess.DEVNULL,
+            stderr=files[1] if files else subprocess.PIPE,
         )
+        for file in files:
+            file.close()  # the process has its own copies
 
     def wait_ready(self, timeout: float = 60.0) -> None:
         """Return once the worker answers a remote-control ping: it is then consuming tasks."""
@@ -96,6 +102,8 @@ class WorkerProcess:
         except subprocess.TimeoutExpired:
             self.process.kill()
             _, err = self.process.communicate()
+        if self.output:
+            return (self.output / "worker.stderr").read_text(errors="replace")
         return err.decode(errors="replace")
 
 

@@ -16,6 +16,7 @@ from rest_framework.request import Request
 from apps.accounts.external_tokens import external_tokens_enabled, looks_like_jwt, principal_from_jwt
 from apps.accounts.models import TENANT_SCOPE_PREFIX
 from apps.accounts.principal import ApiPrincipal
+from apps.core import logs
 from apps.core.errors import ExpiredToken, InvalidToken
 
 AccessToken = get_access_token_model()
@@ -56,9 +57,13 @@ class BearerTokenAuthentication(BaseAuthentication):
         if not raw:
             raise InvalidToken()
         if external_tokens_enabled() and looks_like_jwt(raw):
-            return None, principal_from_jwt(raw)
-        # Our own tokens never look like a JWT; with no external issuer configured, a JWT is just an unknown token.
-        return None, principal_from_access_token(raw)
+            principal = principal_from_jwt(raw)
+        else:
+            # Our own tokens never look like a JWT; with no external issuer configured, a JWT is just an unknown token.
+            principal = principal_from_access_token(raw)
+        # From here on the request's log lines name who is calling (never the token itself).
+        logs.bind(tenant=principal.tenant, client_id=principal.client_id, user_id=principal.subject or None)
+        return None, principal
 
     def authenticate_header(self, request: Request) -> str:
         return 'Bearer realm="ai-service"'

@@ -19,6 +19,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse, QueryDict
 from oauth2_provider.views import TokenView
 
 from apps.accounts.throttling import Limited, token_request_limited
+from apps.core import logs
 from apps.core.errors import error_body
 from apps.core.metrics import token_issued, token_refused
 
@@ -60,6 +61,7 @@ class ClientCredentialsTokenView(TokenView):  # type: ignore[misc]  # the toolki
 
     def _answer(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         client_id, problem = _inspect(request)
+        logs.bind(client_id=client_id)  # the id the request names, known or not; never its secret
         # Counted before anything else is answered: malformed requests use up the address's allowance too.
         limited = token_request_limited(request, client_id=client_id)
         if limited is not None:

@@ -11,17 +11,77 @@ naming the parameter), as for any other value.
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Callable
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import TooManyFieldsSent
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.urls import Resolver404, resolve
 
+from apps.core import logs
 from apps.core.budget import QueryTimeout
 from apps.core.errors import error_body, is_api
 
 NUL = "\x00"
+access_log = logging.getLogger("apps.access")
+
+
+class RequestLogMiddleware:
+    """Gives each request its id (the caller's `X-Request-ID` when acceptable, else a new one), returned in the
+    response's `X-Request-ID`; every line written while the request is handled carries it. Then one access line:
+    method, route (the URL pattern, never the raw path, which may carry values), status and duration."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        started = time.perf_counter()
+        request_id = logs.request_id_from(request.headers.get(logs.REQUEST_ID_HEADER))
+        with logs.scope(request_id=request_id):
+            response = self.get_response(request)
+            response[logs.REQUEST_ID_HEADER] = request_id
+            duration_ms = round((time.perf_counter() - started) * 1000, 1)
+            route = _route(request)
+            access_log.info(
+                "%s %s %s %.1f ms",
+                request.method,
+                route,
+                response.status_code,
+                duration_ms,
+                extra={
+                    "method": request.method,
+                    "route": route,
+                    "status": response.status_code,
+                    "duration_ms": duration_ms,
+                },
+            )
+            setattr(request, logs.REQUEST_ATTRIBUTE, logs.current())
+        return response
+
+    def process_view(self, request: HttpRequest, view: Callable[..., Any], args: Any, kwargs: dict[str, Any]) -> None:
+        # The tenant a page or an API path is about; the API's authentication replaces it with its token's tenant.
+        tenant = kwargs.get("tenant")
+        logs.bind(tenant=tenant if isinstance(tenant, str) else None)
+        # Only a request that brought a session (the console's) has a user to name: looking at the user reads the
+        # session, which would add `Vary: Cookie` to every API answer.
+        session = getattr(request, "session", None)
+        if session is not None and session.session_key is not None and request.user.is_authenticated:
+            logs.bind(user_id=str(request.user.pk))
+
+
+def _route(request: HttpRequest) -> str:
+    match = request.resolver_match
+    if match is None:
+        # Answered before routing (the probes, a 413): resolved here; a path no pattern matches is not named.
+        try:
+            match = resolve(request.path_info)
+        except Resolver404:
+            return "(unmatched)"
+    return "/" + match.route
 
 
 class BodySizeLimit:

@@ -16,6 +16,7 @@ from django.db import connection, transaction
 
 from apps.agents.bundle import BundleError, bundle_collect, bundle_decode, bundle_encode
 from apps.agents.importing import bundle_apply
+from apps.core import logs
 from apps.core.metrics import job_run_observed
 from apps.jobs.models import Job
 from apps.jobs.services import job_claim, job_fail, job_finish, job_lock_unfinished
@@ -40,6 +41,8 @@ def job_execute(*, job_pk: int) -> None:
             # Finished, deleted, or given up on: a late or repeated delivery has nothing to do.
             job_run_observed(job_type=_type_and_status(job_pk)[0], outcome="not_run", seconds=None)
             return
+        # The task's context (config/celery.py) holds the request that created the job, if any; now the job is known.
+        logs.bind(job_id=job.job_id, tenant=job.tenant.name)
         _run(job)
     except SoftTimeLimitExceeded:
         _recover_connection()

@@ -11,6 +11,7 @@ from csp.constants import NONE, SELF
 from django.conf import global_settings
 from django.core.exceptions import ImproperlyConfigured
 
+from apps.core import logs
 from config import keys
 from config.env import env_bool, env_database, env_float, env_int, env_list, env_redis_url, env_str, var_dir
 
@@ -57,6 +58,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost: every request gets its id (X-Request-ID) and one access line, the probes' included.
+    "apps.core.middleware.RequestLogMiddleware",
     # First: /healthz, /readyz and /metrics answer orchestrators and scrapers that call by IP address, before any
     # host check or redirect.
     "apps.ops.middleware.ProbeMiddleware",
@@ -481,15 +484,15 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = IMPORT_MAX_BYTES + 64 * 1024
 # Not a cap: uploaded files larger than this are spooled to a temporary file instead of being held in memory.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO").upper()},
-    # django-axes announces itself at INFO in every process; its lockouts are WARNINGs and still show.
-    "loggers": {"django.db.backends": {"level": "INFO"}, "axes": {"level": "WARNING"}},
-}
+# --- Logs (apps/core/logs.py) ------------------------------------------------------------------------------------
+# plain: lines for people. json: every line web, worker and scheduler write is one JSON object (timestamp, level,
+# logger, message, and request_id, tenant, client_id, user_id, job_id when known), for a log system to parse.
+LOG_FORMAT = logs.format_from_env()
+if LOG_FORMAT not in logs.FORMATS:
+    raise ImproperlyConfigured(f"LOG_FORMAT={LOG_FORMAT!r}: use one of {', '.join(logs.FORMATS)}")
+LOGGING = logs.logging_config(LOG_FORMAT, env_str("LOG_LEVEL", "INFO"))
+# In JSON, Celery leaves the root logger to the configuration above instead of putting its own format on it.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = LOG_FORMAT == "plain"
 
 # --- API tokens from an external OpenID provider -----------------------------------------------------------------
 # Besides its own opaque tokens (POST /oauth/token), the API accepts JWT access tokens from one external issuer,

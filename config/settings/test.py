@@ -27,7 +27,9 @@ PASSWORD_HASHERS = [
 # Django's test Client.login() authenticates without a request, which django-axes refuses; the tests of the sign-in
 # limits switch it on (tests/accounts/test_sign_in_limits.py).
 AXES_ENABLED = False
-LOGGING["root"]["level"] = "WARNING"  # type: ignore[index]  # noqa: F405
+# Quiet, unless a test's server or worker asks for a level (the JSON log test reads their INFO lines).
+if "LOG_LEVEL" not in os.environ:
+    LOGGING["root"]["level"] = "WARNING"  # noqa: F405
 
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
     # A file, not memory: end-to-end tests run a worker process that must see the same database.

@@ -118,7 +118,9 @@ def test_a_put_answers_the_same_whether_the_value_sent_is_the_stored_one_or_not(
     answers = []
     for n, value in enumerate([SECRET, "sk-a-wrong-guess", SECRET[:-1], SECRET + " "]):
         create(tenant, TOKEN, f"g{n}", token_body())
-        response = put(manager, TOKEN, f"g{n}", {"name": "Guess", "value": value, "metadata": {"version": 1}})
+        # One request id for all: the answers must not differ in anything else (each request has its own id).
+        body = {"name": "Guess", "value": value, "metadata": {"version": 1}}
+        response = manager.put(url(TOKEN, f"g{n}"), body, content_type="application/json", HTTP_X_REQUEST_ID="guess")
         answers.append((response.status_code, response.content, sorted(response.items())))
         assert decrypt_value(stored(tenant, TOKEN, f"g{n}").encrypted_value) == SECRET
     assert [status for status, _, _ in answers] == [204] * 4
