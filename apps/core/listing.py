@@ -179,10 +179,18 @@ DEEP_OFFSET = 1000
 R = TypeVar("R")
 
 
-def page_of(queryset: QuerySet[Any, R], params: ListParams, *, key: str = "pk", total: int | None = None) -> list[R]:
+def page_of(
+    queryset: QuerySet[Any, R],
+    params: ListParams,
+    *,
+    key: str = "pk",
+    total: int | None = None,
+    keys: QuerySet[Any, Any] | None = None,
+) -> list[R]:
     """One page of an ordered queryset of model instances or of `values()` rows. `key` names a column unique
     within the queryset, and for rows one of their columns; where the ordering's index holds it too, a deep
-    page's first step reads that index alone.
+    page's first step reads that index alone. `keys`, when given, is the same rows in the same order without
+    what only showing them takes (joins, annotations), which would keep that step from the index alone.
 
     `total`, when the caller knows how many rows the queryset has without counting them, bounds the walk: a page
     past the end is empty without a query, and a page nearer the end than the start is read in the reverse order
@@ -193,18 +201,21 @@ def page_of(queryset: QuerySet[Any, R], params: ListParams, *, key: str = "pk", 
         if start >= total:
             return []
         if total - stop < start:
-            rows = _slice(queryset.reverse(), max(total - stop, 0), total - start, key)
+            ends = keys.reverse() if keys is not None else None
+            rows = _slice(queryset.reverse(), ends, max(total - stop, 0), total - start, key)
             rows.reverse()
             return rows
-    return _slice(queryset, start, stop, key)
+    return _slice(queryset, keys, start, stop, key)
 
 
-def _slice(queryset: QuerySet[Any, R], start: int, stop: int, key: str) -> list[R]:
+def _slice(
+    queryset: QuerySet[Any, R], keys: QuerySet[Any, Any] | None, start: int, stop: int, key: str
+) -> list[R]:
     if start < DEEP_OFFSET:
         return list(queryset[start:stop])
-    keys = list(queryset.values_list(key, flat=True)[start:stop])
-    found = {_key_of(row, key): row for row in queryset.order_by().filter(**{f"{key}__in": keys})}
-    return [found[k] for k in keys if k in found]
+    wanted = list((queryset if keys is None else keys).values_list(key, flat=True)[start:stop])
+    found = {_key_of(row, key): row for row in queryset.order_by().filter(**{f"{key}__in": wanted})}
+    return [found[k] for k in wanted if k in found]
 
 
 def _key_of(row: object, key: str) -> Any:

@@ -62,10 +62,10 @@ def _values(queryset: QuerySet[Job], columns: list[str]) -> QuerySet[Job, dict[s
 def job_list(*, tenant: str, filters: Q, params: ListParams) -> list[dict[str, Any]]:
     """One page of a tenant's jobs as `values()` rows holding the columns the field selection needs."""
     order = ordering(params.sort, default=DEFAULT_SORT, sortable=SORTABLE, tiebreak=TIEBREAK)
-    rows = _values(_for_tenant(tenant).filter(filters).order_by(*order), _columns(params.fields))
+    jobs = _for_tenant(tenant).filter(filters).order_by(*order)
     # A deep page of a filter the kept counts answer knows where the end is: see page_of.
     total = _kept_count(tenant, filters) if params.offset >= DEEP_OFFSET else None
-    return page_of(rows, params, key=TIEBREAK, total=total)
+    return page_of(_values(jobs, _columns(params.fields)), params, key=TIEBREAK, total=total, keys=jobs)
 
 
 # The columns JobCount keeps counts by: a filter of equality and IN terms on these alone is counted from it.
