@@ -18,6 +18,7 @@ from unittest import mock
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection, transaction
+from django.db.migrations.executor import MigrationExecutor
 from django.db.models import Count, F, Sum
 from django.test.utils import CaptureQueriesContext
 
@@ -368,3 +369,27 @@ def test_the_total_of_a_tenant_without_jobs_is_zero(db, make_token, api, mix):
     response = api.get("/ai-service/lonely/jobs", HTTP_X_TOTAL_COUNT="true")
 
     assert (response.status_code, response["X-Total-Count"]) == (200, "0")
+
+
+# --- The migration ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_counts_the_jobs_there_already_and_its_reverse_removes_the_triggers(tenant, make_job):
+    executor = MigrationExecutor(connection)
+    before, after = [("jobs", "0008_agent_runs")], [("jobs", "0009_kept_counts")]
+    try:
+        executor.migrate(before)
+        make_job(status="failure")  # no triggers now: nothing counts it but the migration
+        make_job(status="failure")
+        Job.objects.create(tenant=tenant, type="EXPORT")
+
+        executor.loader.build_graph()
+        executor.migrate(after)
+    finally:
+        executor.loader.build_graph()
+        executor.migrate(executor.loader.graph.leaf_nodes())
+
+    assert kept(tenant) == {("AGENT_CHAT", "failure"): 2, ("EXPORT", "in_progress"): 1}
+    make_job()
+    assert_exact(tenant)
