@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from django.conf import settings
 from django.db.models import Q, QuerySet
@@ -208,9 +208,7 @@ def page_of(
     return _slice(queryset, keys, start, stop, key)
 
 
-def _slice(
-    queryset: QuerySet[Any, R], keys: QuerySet[Any, Any] | None, start: int, stop: int, key: str
-) -> list[R]:
+def _slice(queryset: QuerySet[Any, R], keys: QuerySet[Any, Any] | None, start: int, stop: int, key: str) -> list[R]:
     if start < DEEP_OFFSET:
         return list(queryset[start:stop])
     wanted = list((queryset if keys is None else keys).values_list(key, flat=True)[start:stop])
@@ -256,7 +254,7 @@ def equality_terms(filters: Q, columns: Collection[str]) -> dict[str, set[Any]] 
                 if not walk(child):
                     return False
                 continue
-            lookup, value = child
+            lookup, value = cast(tuple[str, Any], child)  # a leaf of a Q is (lookup, value)
             column, _, operator = lookup.partition("__")
             if column not in columns or operator not in ("", "exact", "in"):
                 return False

@@ -80,19 +80,20 @@ def job_counts_recount(*, tenant: Tenant | None = None) -> list[CountFixed]:
                 cursor.execute(f"LOCK TABLE {Job._meta.db_table} IN SHARE MODE")
         counts = JobCount.objects.all() if tenant is None else JobCount.objects.filter(tenant_id=tenant.pk)
         jobs = Job.objects.all() if tenant is None else Job.objects.filter(tenant_id=tenant.pk)
-        key = ("tenant_id", "type", "status")
-        was = {row[:3]: row[3] for row in counts.values_list(*key).annotate(n=Sum("n")).order_by()}
-        now = {row[:3]: row[3] for row in jobs.values_list(*key).annotate(n=Count("*")).order_by()}
+        columns = ("tenant_id", "type", "status")
+        was = {(t, ty, st): n for t, ty, st, n in counts.values_list(*columns).annotate(n=Sum("n")).order_by()}
+        now = {(t, ty, st): n for t, ty, st, n in jobs.values_list(*columns).annotate(n=Count("*")).order_by()}
         counts.delete()
         JobCount.objects.bulk_create(
             JobCount(tenant_id=tenant_id, type=job_type, status=status, slot=0, n=n)
             for (tenant_id, job_type, status), n in now.items()
         )
-    return [
-        CountFixed(*k, was=was.get(k, 0), now=now.get(k, 0))
-        for k in sorted(was.keys() | now.keys())
-        if was.get(k, 0) != now.get(k, 0)
-    ]
+    fixed = []
+    for tenant_id, job_type, status in sorted(was.keys() | now.keys()):
+        before, after = was.get((tenant_id, job_type, status), 0), now.get((tenant_id, job_type, status), 0)
+        if before != after:
+            fixed.append(CountFixed(tenant_id, job_type, status, was=before, now=after))
+    return fixed
 
 
 def job_load_history(*, tenant: Tenant, jobs: list[Job]) -> int:

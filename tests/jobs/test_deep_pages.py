@@ -89,7 +89,9 @@ def test_a_page_past_the_end_of_a_counted_list_reads_no_job(tenant, shallow, que
         response = query_jobs("status:success", pageSize="2", pageNumber="1000000")
 
     assert (response.status_code, response.body) == (200, [])
-    assert not [q["sql"] for q in queries.captured_queries if '"jobs_job"' in q["sql"] and "jobs_jobcount" not in q["sql"]]
+    assert not [
+        q["sql"] for q in queries.captured_queries if '"jobs_job"' in q["sql"] and "jobs_jobcount" not in q["sql"]
+    ]
 
 
 def test_a_page_near_the_end_is_read_from_the_end(tenant, shallow, query_jobs):

@@ -8,8 +8,8 @@ on PostgreSQL only (tests/jobs/test_kept_counts_concurrency.py)."""
 from __future__ import annotations
 
 import json
-from datetime import timedelta
 from collections.abc import Callable
+from datetime import timedelta
 from io import StringIO
 from pathlib import Path
 from typing import Any
