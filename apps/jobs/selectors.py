@@ -63,7 +63,9 @@ def job_list(*, tenant: str, filters: Q, params: ListParams) -> list[dict[str, A
     """One page of a tenant's jobs as `values()` rows holding the columns the field selection needs."""
     order = ordering(params.sort, default=DEFAULT_SORT, sortable=SORTABLE, tiebreak=TIEBREAK)
     jobs = _for_tenant(tenant).filter(filters).order_by(*order)
-    # A deep page of a filter the kept counts answer knows where the end is: see page_of.
+    # A deep page of a filter the kept counts answer knows where the end is: see page_of. The total is read a
+    # moment before the page, so jobs written in between shift a page read from the end by as many rows, as
+    # they shift any page between two requests.
     total = _kept_count(tenant, filters) if params.offset >= DEEP_OFFSET else None
     return page_of(_values(jobs, _columns(params.fields)), params, key=TIEBREAK, total=total, keys=jobs)
 

@@ -393,3 +393,30 @@ def test_the_migration_counts_the_jobs_there_already_and_its_reverse_removes_the
     assert kept(tenant) == {("AGENT_CHAT", "failure"): 2, ("EXPORT", "in_progress"): 1}
     make_job()
     assert_exact(tenant)
+
+
+# --- Emptying the database -------------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_after_manage_py_flush_jobs_are_counted_from_zero(tenant, make_job):
+    make_job()
+    make_job(status="failure")
+
+    call_command("flush", interactive=False, verbosity=0)  # ids start again from 1: old counts would be reused
+
+    again = Tenant.objects.create(name="acme")
+    Job.objects.create(tenant=again, type="EXPORT")
+    assert kept(again) == {("EXPORT", "in_progress"): 1}
+    assert not JobCount.objects.exclude(tenant_id=again.pk).exclude(n=0).exists()
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's flush deletes table by table in any order")
+def test_on_sqlite_deleting_the_counts_before_the_jobs_leaves_no_negative_counts(tenant, make_job):
+    make_job()
+    make_job(status="failure")
+
+    JobCount.objects.all().delete()
+    Job.objects.all().delete()
+
+    assert not JobCount.objects.exists()

@@ -72,17 +72,23 @@ DROP FUNCTION jobs_job_count_changed();
 DROP FUNCTION jobs_job_count_truncated();
 """
 
-# SQLite has row triggers only, and one writer at a time: one slot.
+# SQLite has row triggers only, and one writer at a time: one slot. Its flush is DELETE FROM each table in no set
+# order and it has no TRUNCATE trigger, so a decrement only updates a row that is there: once the counts are
+# emptied, deleting the jobs cannot leave negative counts behind. (Every job counted has its row, so nothing else
+# changes.)
 _SQLITE_ADD = """
-    INSERT INTO jobs_jobcount (tenant_id, type, status, slot, n) VALUES ({row}.tenant_id, {row}.type, {row}.status, 0, {n})
-    ON CONFLICT (tenant_id, type, status, slot) DO UPDATE SET n = n + excluded.n;"""
+    INSERT INTO jobs_jobcount (tenant_id, type, status, slot, n) VALUES (NEW.tenant_id, NEW.type, NEW.status, 0, 1)
+    ON CONFLICT (tenant_id, type, status, slot) DO UPDATE SET n = n + 1;"""
+_SQLITE_TAKE = """
+    UPDATE jobs_jobcount SET n = n - 1
+    WHERE tenant_id = OLD.tenant_id AND type = OLD.type AND status = OLD.status AND slot = 0;"""
 
 SQLITE = [
-    f"CREATE TRIGGER jobs_job_count_inserted AFTER INSERT ON jobs_job BEGIN{_SQLITE_ADD.format(row='NEW', n=1)}\nEND",
-    f"CREATE TRIGGER jobs_job_count_deleted AFTER DELETE ON jobs_job BEGIN{_SQLITE_ADD.format(row='OLD', n=-1)}\nEND",
+    f"CREATE TRIGGER jobs_job_count_inserted AFTER INSERT ON jobs_job BEGIN{_SQLITE_ADD}\nEND",
+    f"CREATE TRIGGER jobs_job_count_deleted AFTER DELETE ON jobs_job BEGIN{_SQLITE_TAKE}\nEND",
     "CREATE TRIGGER jobs_job_count_changed AFTER UPDATE OF tenant_id, type, status ON jobs_job"
     " WHEN OLD.tenant_id IS NOT NEW.tenant_id OR OLD.type IS NOT NEW.type OR OLD.status IS NOT NEW.status"
-    f" BEGIN{_SQLITE_ADD.format(row='OLD', n=-1)}{_SQLITE_ADD.format(row='NEW', n=1)}\nEND",
+    f" BEGIN{_SQLITE_TAKE}{_SQLITE_ADD}\nEND",
 ]
 
 SQLITE_REVERSE = [
