@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from django.conf import settings
 from django.db.models import Q, QuerySet
@@ -179,17 +179,87 @@ DEEP_OFFSET = 1000
 R = TypeVar("R")
 
 
-def page_of(queryset: QuerySet[Any, R], params: ListParams, *, key: str = "pk") -> list[R]:
+def page_of(
+    queryset: QuerySet[Any, R],
+    params: ListParams,
+    *,
+    key: str = "pk",
+    total: int | None = None,
+    keys: QuerySet[Any, Any] | None = None,
+) -> list[R]:
     """One page of an ordered queryset of model instances or of `values()` rows. `key` names a column unique
     within the queryset, and for rows one of their columns; where the ordering's index holds it too, a deep
-    page's first step reads that index alone."""
+    page's first step reads that index alone. `keys`, when given, is the same rows in the same order without
+    what only showing them takes (joins, annotations), which would keep that step from the index alone.
+
+    `total`, when the caller knows how many rows the queryset has without counting them, bounds the walk: a page
+    past the end is empty without a query, and a page nearer the end than the start is read in the reverse order
+    from the end, so that no page skips more than half of the rows. The ordering must then be total (end with a
+    unique column, as `ordering()` makes it)."""
     start, stop = params.offset, params.offset + params.page_size
+    if total is not None:
+        if start >= total:
+            return []
+        if total - stop < start:
+            ends = keys.reverse() if keys is not None else None
+            rows = _slice(queryset.reverse(), ends, max(total - stop, 0), total - start, key)
+            rows.reverse()
+            return rows
+    return _slice(queryset, keys, start, stop, key)
+
+
+def _slice(queryset: QuerySet[Any, R], keys: QuerySet[Any, Any] | None, start: int, stop: int, key: str) -> list[R]:
     if start < DEEP_OFFSET:
         return list(queryset[start:stop])
-    keys = list(queryset.values_list(key, flat=True)[start:stop])
-    found = {_key_of(row, key): row for row in queryset.order_by().filter(**{f"{key}__in": keys})}
-    return [found[k] for k in keys if k in found]
+    wanted = list((queryset if keys is None else keys).values_list(key, flat=True)[start:stop])
+    found = {_key_of(row, key): row for row in queryset.order_by().filter(**{f"{key}__in": wanted})}
+    return [found[k] for k in wanted if k in found]
 
 
 def _key_of(row: object, key: str) -> Any:
     return row[key] if isinstance(row, Mapping) else getattr(row, key)
+
+
+# --- X-Total-Count -------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Total:
+    """What X-Total-Count answers: how many rows match, or, when not `exact`, how many at least."""
+
+    count: int
+    exact: bool = True
+
+
+def bounded_count(queryset: QuerySet[Any, Any], bound: int) -> Total:
+    """Count the rows, but no further than `bound` (0: no bound): a broad filter over a big table stops there
+    instead of reading every row that matches."""
+    if bound <= 0:
+        return Total(queryset.count())
+    counted = queryset.order_by()[: bound + 1].count()
+    return Total(min(counted, bound), exact=counted <= bound)
+
+
+def equality_terms(filters: Q, columns: Collection[str]) -> dict[str, set[Any]] | None:
+    """The values each of `columns` may hold in a row that matches `filters`, when `filters` is nothing but an AND
+    of equality and IN terms on those columns (as `filter_from_q` builds them); a column it does not name may
+    hold anything. None for any other filter."""
+    allowed: dict[str, set[Any]] = {}
+
+    def walk(node: Q) -> bool:
+        if node.negated or (node.connector != Q.AND and len(node.children) > 1):
+            return False
+        for child in node.children:
+            if isinstance(child, Q):
+                if not walk(child):
+                    return False
+                continue
+            lookup, value = cast(tuple[str, Any], child)  # a leaf of a Q is (lookup, value)
+            column, _, operator = lookup.partition("__")
+            if column not in columns or operator not in ("", "exact", "in"):
+                return False
+            values = set(value) if operator == "in" else {value}
+            allowed[column] = allowed.get(column, values) & values
+        return True
+
+    return allowed if walk(filters) else None

@@ -154,3 +154,34 @@ class ExportBundle(models.Model):
 
     def __str__(self) -> str:
         return f"export bundle of job {self.job_id} ({self.size} characters)"
+
+
+class JobCount(models.Model):
+    """How many jobs of a tenant have a type and a status: what `X-Total-Count` answers from, in constant time.
+
+    Never written by the application. Database triggers (migration 0009) keep it in the same transaction as every
+    insert, delete and change of type or status of a job, however it is made: the ORM, bulk_create, COPY, a
+    cascade, raw SQL. A count is the sum of its key's rows: on PostgreSQL each transaction adds to one of several
+    slots, so that concurrent writers of one tenant do not all wait on one row. `manage.py jobs_recount` rebuilds
+    the rows from the jobs.
+
+    SQLite drops a table's triggers when a migration remakes the table (as it does for most field changes): such a
+    migration of `Job` must create them again (tests/jobs/test_kept_counts.py fails until it does)."""
+
+    # No foreign key constraint: the counts of a deleted tenant's jobs go to zero as the jobs are deleted, and a
+    # constraint would refuse the decrements that arrive after the tenant's own rows were cascaded away.
+    tenant = models.ForeignKey(
+        Tenant, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
+    )
+    type = models.CharField(max_length=16)
+    status = models.CharField(max_length=16)
+    slot = models.SmallIntegerField()
+    n = models.BigIntegerField()  # may be negative in one slot; the sum over the slots is the count
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "type", "status", "slot"], name="jobs_jobcount_key"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.status} of tenant {self.tenant_id}: {self.n} (slot {self.slot})"

@@ -10,8 +10,8 @@ from functools import partial
 from typing import Any, cast
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import F, Q, QuerySet
+from django.db import connection, transaction
+from django.db.models import Count, F, Q, QuerySet, Sum
 
 from apps.agents.bundle import BundleError, agents_unknown, bundle_decode
 from apps.core.metrics import rate_limit_refused
@@ -19,7 +19,7 @@ from apps.core.timefmt import now_ms
 from apps.jobs import selectors
 from apps.jobs.errors import InvalidBundle, JobNotRetryable, TooManyJobsInProgress, UnknownAgents
 from apps.jobs.history import HistoryError
-from apps.jobs.models import ExportBundle, Job
+from apps.jobs.models import ExportBundle, Job, JobCount
 from apps.tenants.models import Tenant
 
 logger = logging.getLogger(__name__)
@@ -55,6 +55,46 @@ def jobs_delete(*, tenant: Tenant, jobs: QuerySet[Job], batch: int, seconds: flo
             deleted += per_model.get(Job._meta.label, 0)
         if time.monotonic() >= deadline:
             return JobsDeleted(deleted, done=not selectors.job_batch(jobs=jobs, after=after, size=1)[0])
+
+
+@dataclass(frozen=True)
+class CountFixed:
+    """A kept count the recount found wrong (apps.jobs.models.JobCount)."""
+
+    tenant_id: int
+    type: str
+    status: str
+    was: int
+    now: int
+
+
+def job_counts_recount(*, tenant: Tenant | None = None) -> list[CountFixed]:
+    """Recompute the kept job counts from the jobs, of one tenant or of all (dropping those of deleted tenants),
+    and return the ones that were wrong.
+
+    The triggers keep the counts exact, so this repairs only what went around them (a restore of one table, or
+    triggers disabled by hand). On PostgreSQL writers of jobs wait until it commits, so that no job is written
+    between the count and its storing; readers do not wait."""
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute(f"LOCK TABLE {Job._meta.db_table} IN SHARE MODE")
+        counts = JobCount.objects.all() if tenant is None else JobCount.objects.filter(tenant_id=tenant.pk)
+        jobs = Job.objects.all() if tenant is None else Job.objects.filter(tenant_id=tenant.pk)
+        columns = ("tenant_id", "type", "status")
+        was = {(t, ty, st): n for t, ty, st, n in counts.values_list(*columns).annotate(n=Sum("n")).order_by()}
+        now = {(t, ty, st): n for t, ty, st, n in jobs.values_list(*columns).annotate(n=Count("*")).order_by()}
+        counts.delete()
+        JobCount.objects.bulk_create(
+            JobCount(tenant_id=tenant_id, type=job_type, status=status, slot=0, n=n)
+            for (tenant_id, job_type, status), n in now.items()
+        )
+    fixed = []
+    for tenant_id, job_type, status in sorted(was.keys() | now.keys()):
+        before, after = was.get((tenant_id, job_type, status), 0), now.get((tenant_id, job_type, status), 0)
+        if before != after:
+            fixed.append(CountFixed(tenant_id, job_type, status, was=before, now=after))
+    return fixed
 
 
 def job_load_history(*, tenant: Tenant, jobs: list[Job]) -> int:

@@ -159,6 +159,10 @@ API_PAGE_SIZE_MAX = 1000
 # the database cancels it and the API answers 503; the console's list pages have their own. 0: no limit.
 API_STATEMENT_TIMEOUT_MS = env_int("API_STATEMENT_TIMEOUT_MS", 5000, minimum=0)
 CONSOLE_STATEMENT_TIMEOUT_MS = env_int("CONSOLE_STATEMENT_TIMEOUT_MS", 10000, minimum=0)
+# X-Total-Count of a job list or search whose q is not only status and type terms (those are answered from kept
+# counts): jobs are counted up to this many, and a total past it is answered as this number with
+# `X-Total-Count-Exact: false`. Keeps the count of a broad filter well inside the budget. 0: always count them all.
+API_TOTAL_COUNT_MAX = env_int("API_TOTAL_COUNT_MAX", 10000, minimum=0)
 # What one `q` may ask (apps/core/query/limits.py): terms, `~` (contains) terms, and the shortest `~` value (three
 # characters are what PostgreSQL's trigram index needs to help).
 API_QUERY_MAX_TERMS = env_int("API_QUERY_MAX_TERMS", 20, minimum=1)

@@ -1,7 +1,9 @@
 import pytest
+from django.db.models import Q
 
 from apps.core.errors import ApiError
-from apps.core.listing import SortKey, parse_list_params, project
+from apps.core.listing import SortKey, equality_terms, filter_from_q, parse_list_params, project
+from apps.core.query import FieldKind, FieldSpec
 
 TREE = {"id": None, "status": None, "metadata": {"version": None, "createdAt": None}, "result": {"a": None}}
 SORTABLE = {"id": "job_id", "status": "status", "metadata.createdAt": "created_at"}
@@ -76,3 +78,44 @@ def test_asking_for_an_object_and_a_part_of_it_gives_the_whole_object():
     representation = {"id": "1", "result": {"a": 1}}
     assert project(representation, params({"fields": "result.a,result"}).fields) == representation
     assert project(representation, params({"fields": "result,result.a"}).fields) == representation
+
+
+# --- equality_terms: which filters the kept counts can answer -------------------------------------------------
+
+COUNTED = ("type", "status")
+JOB_FIELDS = {
+    "status": FieldSpec("status", "status", FieldKind.ENUM, ("success", "failure"), nullable=False),
+    "type": FieldSpec("type", "type", FieldKind.ENUM, ("EXPORT", "IMPORT"), nullable=False),
+    "message": FieldSpec("message", "message", FieldKind.TEXT),
+    "metadata.version": FieldSpec("metadata.version", "version", FieldKind.INT, nullable=False),
+}
+
+
+@pytest.mark.parametrize(
+    ("q", "expected"),
+    [
+        (None, {}),
+        ("", {}),
+        ("status:success", {"status": {"success"}}),
+        ("status:SUCCESS type:(EXPORT,import)", {"status": {"success"}, "type": {"EXPORT", "IMPORT"}}),
+        ("status:(success,failure) status:failure", {"status": {"failure"}}),
+        ("status:success status:failure", {"status": set()}),
+        ("type:exists", {}),  # every job has a type: no condition at all
+    ],
+)
+def test_an_and_of_equality_and_in_terms_on_the_counted_columns_is_answered(q, expected):
+    assert equality_terms(filter_from_q(q, JOB_FIELDS), COUNTED) == expected
+
+
+@pytest.mark.parametrize("q", ["message:~abc", "status:success message:null", "metadata.version:>1", "status:null"])
+def test_any_other_term_is_not(q):
+    assert equality_terms(filter_from_q(q, JOB_FIELDS), COUNTED) is None
+
+
+def test_or_and_not_are_not():
+    assert equality_terms(Q(status="success") | Q(status="failure"), COUNTED) is None
+    assert equality_terms(~Q(status="success"), COUNTED) is None
+    assert equality_terms(Q(status="success") & Q(Q(type="EXPORT")), COUNTED) == {
+        "status": {"success"},
+        "type": {"EXPORT"},
+    }

@@ -57,8 +57,8 @@ def dashboard(request: HttpRequest, tenant: str) -> HttpResponse:
 @login_required
 @require_GET
 def dashboard_counts(request: HttpRequest, tenant: str) -> JsonResponse:
-    """The dashboard's counts, polled every few seconds by each open dashboard. Counting a tenant of a million
-    jobs takes about 0.1 s, so dashboards open on the same tenant share one count for a few seconds."""
+    """The dashboard's counts, polled every few seconds by each open dashboard. They are kept by the database and
+    cheap to read; still, dashboards open on the same tenant share one reading for a few seconds."""
     access = tenant_access(request.user, tenant)
     key = f"console:job-counts:{access.tenant.pk}"
     counts: dict[str, dict[str, int]] | None = cache.get(key)

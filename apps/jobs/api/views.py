@@ -47,7 +47,10 @@ def _list_response(tenant: str, filters: Q, params: ListParams) -> HttpResponseB
         total = selectors.job_count(tenant=tenant, filters=filters) if params.want_total else None
     response = _json([project(job_representation(row), params.fields) for row in rows])
     if total is not None:
-        response["X-Total-Count"] = str(total)
+        response["X-Total-Count"] = str(total.count)
+        if not total.exact:
+            # The count stopped at API_TOTAL_COUNT_MAX: there are at least this many.
+            response["X-Total-Count-Exact"] = "false"
     return response
 
 
