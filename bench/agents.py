@@ -8,8 +8,8 @@ success (p50, p95), the overhead of a run over the time it spends waiting for th
 (finished - started - 2L - tool, p50), and the worker's peak memory.
 
     make bench                                  # all benchmarks
-    .venv/bin/python bench/agents.py            # this one: L = 50, 200, 500 ms, 200 jobs, C = 8
-    .venv/bin/python bench/agents.py --jobs 40 --latencies 200 --no-doc    # a quick look
+    .venv/bin/python bench/agents.py            # this one: L = 50, 200, 500 ms, 200 jobs, C = 4 and 8
+    .venv/bin/python bench/agents.py --jobs 40 --latencies 200 --concurrency 4 --no-doc    # a quick look
 """
 
 from __future__ import annotations
@@ -197,13 +197,15 @@ def p95(values: list[float]) -> float:
     return statistics.quantiles(values, n=20)[-1] if len(values) > 1 else values[0]
 
 
-def one_latency(env: dict[str, str], token: str, latency: float, args: argparse.Namespace) -> dict[str, float]:
+def one_latency(
+    env: dict[str, str], token: str, latency: float, concurrency: int, args: argparse.Namespace
+) -> dict[str, float]:
     with DemoModelServer(BenchBrain(latency)) as model, mcp_server() as mcp_url:
         create_agent(Caller(token), model.url, mcp_url)
-        worker = start_worker(env, args.concurrency)
+        worker = start_worker(env, concurrency)
         try:
             # One run first, so that every pool process has imported what a run needs.
-            warm = send_all(token, args.concurrency, args.concurrency)
+            warm = send_all(token, concurrency, concurrency)
             wait_done(list(warm), 120)
             started = time.time()
             answered = send_all(token, args.jobs, args.clients)
@@ -221,7 +223,7 @@ def one_latency(env: dict[str, str], token: str, latency: float, args: argparse.
     waits = [((row.finished or 0.0) - answered[row.job_id]) * 1000 for row in done]
     overheads = [((row.finished or 0.0) - (row.started or 0.0) - ideal_run) * 1000 for row in done]
     rate = len(done) / (last - started)
-    ideal = args.concurrency / ideal_run
+    ideal = concurrency / ideal_run
     return {
         "rate": rate,
         "ideal": ideal,
@@ -235,26 +237,26 @@ def one_latency(env: dict[str, str], token: str, latency: float, args: argparse.
     }
 
 
-def write_doc(args: argparse.Namespace, results: dict[int, dict[str, float]]) -> str:
+def write_doc(args: argparse.Namespace, results: dict[tuple[int, int], dict[str, float]]) -> str:
     lines = [
         START,
         "## Agent runs",
         "",
         f"Measured {datetime.now(UTC):%Y-%m-%d} by `bench/agents.py` on {platform.machine()}, {os.cpu_count()} cores, "
         f"Python {platform.python_version()}, PostgreSQL and Redis on 127.0.0.1; gunicorn and one Celery worker on the "
-        f"`agents` queue (prefork, concurrency C = {args.concurrency}) on the same machine.",
+        "`agents` queue (prefork, concurrency C) on the same machine, with the model and MCP servers.",
         f"Each of {args.jobs} chat-async runs makes two model calls of latency L (the demo model server) and one MCP "
         f"tool call of {TOOL_SECONDS * 1000:.0f} ms (a real MCP server, streamable HTTP); all are sent at once.",
         "",
-        "| L per model call | drain rate | ideal C / (2L + tool) | share of ideal | 201 → success p50 | p95 "
+        "| C | L per model call | drain rate | ideal C / (2L + tool) | share of ideal | 201 → success p50 | p95 "
         "| overhead per run p50 | p95 | worker peak RSS (pool process / main) |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for latency_ms, r in results.items():
+    for (concurrency, latency_ms), r in results.items():
         lines.append(
-            f"| {latency_ms} ms | {r['rate']:.1f} runs/s | {r['ideal']:.1f} runs/s | {r['share'] * 100:.0f} % "
-            f"| {r['p50']:.0f} ms | {r['p95']:.0f} ms | {r['overhead']:.0f} ms | {r['overhead_p95']:.0f} ms "
-            f"| {r['child_mb']:.0f} MB / {r['main_mb']:.0f} MB |"
+            f"| {concurrency} | {latency_ms} ms | {r['rate']:.1f} runs/s | {r['ideal']:.1f} runs/s "
+            f"| {r['share'] * 100:.0f} % | {r['p50']:.0f} ms | {r['p95']:.0f} ms | {r['overhead']:.0f} ms "
+            f"| {r['overhead_p95']:.0f} ms | {r['child_mb']:.0f} MB / {r['main_mb']:.0f} MB |"
         )
     lines += [
         "",
@@ -271,7 +273,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--jobs", type=int, default=200)
     parser.add_argument("--latencies", type=int, nargs="+", default=[50, 200, 500], help="milliseconds")
-    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[4, 8], help="worker concurrencies C")
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--no-doc", action="store_true")
     args = parser.parse_args()
@@ -283,20 +285,21 @@ def main() -> None:
         "LOG_LEVEL": "WARNING",
         "DJANGO_DEBUG": "false",
         "AGENT_EGRESS_ALLOWED_HOSTS": HOST,
-        "AGENT_MAX_RUNNING_PER_TENANT": str(args.concurrency),
     }
     prepare(env)
     server = start_server(env)
-    results: dict[int, dict[str, float]] = {}
+    results: dict[tuple[int, int], dict[str, float]] = {}
     try:
         token = token_for(env, TENANT, "ai.agent_manage", "ai.agent_read", "ai.agentexecution_manage")
-        for latency_ms in args.latencies:
-            results[latency_ms] = one_latency(env, token, latency_ms / 1000, args)
-            r = results[latency_ms]
-            print(
-                f"L={latency_ms} ms: {r['rate']:.1f}/s of ideal {r['ideal']:.1f}/s ({r['share'] * 100:.0f} %), "
-                f"p50 {r['p50']:.0f} ms, p95 {r['p95']:.0f} ms, overhead p50 {r['overhead']:.0f} ms"
-            )
+        for concurrency in args.concurrency:
+            env["AGENT_MAX_RUNNING_PER_TENANT"] = str(concurrency)
+            for latency_ms in args.latencies:
+                r = results[(concurrency, latency_ms)] = one_latency(env, token, latency_ms / 1000, concurrency, args)
+                print(
+                    f"C={concurrency} L={latency_ms} ms: {r['rate']:.1f}/s of ideal {r['ideal']:.1f}/s "
+                    f"({r['share'] * 100:.0f} %), p50 {r['p50']:.0f} ms, p95 {r['p95']:.0f} ms, "
+                    f"overhead p50 {r['overhead']:.0f} ms"
+                )
     finally:
         server.terminate()
         server.wait(10)

@@ -16,3 +16,7 @@ class AgentNotRunnable(RunError):
 
 class ScopeMissing(RunError):
     """The caller lacks a scope the agent's `requiredScopes` ask for."""
+
+
+class SessionNotOwned(RunError):
+    """The caller may continue only its own sessions, and this one was started by someone else."""

@@ -59,6 +59,9 @@ class AgentSession(Versioned):
     severity = models.CharField(max_length=8, choices=Severity.choices, default=Severity.INFO)
     started_at = models.DateTimeField(default=now_ms)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # Who started it through chat (the API client's id, or an external token's subject): a caller with only
+    # ai.agentexecution_manage_own continues its own sessions only. Empty: started by an event or the console.
+    owner = models.CharField(max_length=255, blank=True, default="")
 
     class Meta:
         constraints = [

@@ -13,7 +13,8 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F, Field
 
-from apps.agentic.errors import AgentNotRunnable, ScopeMissing
+from apps.accounts.models import Scope
+from apps.agentic.errors import AgentNotRunnable, ScopeMissing, SessionNotOwned
 from apps.agentic.logs import received, run_failed
 from apps.agentic.models import AgentRequest, AgentSession, LogMessage, SessionMemory, Severity
 from apps.agents.models import Agent, Kind
@@ -44,11 +45,13 @@ def chat_start(
     message: str,
     session_id: str,
     scopes: frozenset[str],
+    caller: str = "",
     attachments: list[dict[str, Any]] | None = None,
 ) -> Job:
     """An AGENT_CHAT job for a chat request (chat and chat-async), once the agent may be run this way: it exists,
     is enabled and has an `endpoint` trigger (else AgentNotRunnable), and the caller's `scopes` pass its
-    `requiredScopes` (else ScopeMissing)."""
+    `requiredScopes` (else ScopeMissing). A new session is the `caller`'s (an API client's id, or an external
+    token's subject); a caller without ai.agentexecution_manage continues only its own (else SessionNotOwned)."""
     agent = chat_agent(tenant=tenant, agent_id=agent_id)
     required = [str(caller) for caller in agent.body.get("requiredScopes") or []]
     if not caller_allowed(required=required, scopes=scopes):
@@ -58,7 +61,8 @@ def chat_start(
             f"none of the scopes that stand for them ({' or '.join(wanted)})."
         )
     payload = {"attachments": attachments} if attachments else None
-    return run_create(tenant=tenant, agent=agent, message=message, session_id=session_id, payload=payload)
+    owner = Owner(caller, only_own=Scope.AGENT_EXECUTION_MANAGE.value not in scopes)
+    return run_create(tenant=tenant, agent=agent, message=message, session_id=session_id, payload=payload, owner=owner)
 
 
 def chat_agent(*, tenant: Tenant, agent_id: str) -> Agent:
@@ -107,6 +111,7 @@ def run_create(
     commerce_event: str | None = None,
     skipped: str | None = None,
     payload: dict[str, Any] | None = None,
+    owner: Owner | None = None,
 ) -> Job:
     """An AGENT_CHAT job asking `agent` `message` in `session_id`, with its request log opened, handed to a worker on
     commit. `skipped` (a reason): the job is written already `skipped` and never run (a commerce event its filter
@@ -133,7 +138,7 @@ def run_create(
         else:
             body = {"message": message, **(payload or {})}
             job = job_create(tenant=tenant, type=Job.Type.AGENT_CHAT, payload=body, **columns)
-        request_open(tenant=tenant, job=job, agent_id=agent.public_id)
+        request_open(tenant=tenant, job=job, agent_id=agent.public_id, owner=owner)
         log_write(
             tenant=tenant,
             session_id=session_id,
@@ -154,16 +159,35 @@ def run_create(
     return job
 
 
-def request_open(*, tenant: Tenant, job: Job, agent_id: str) -> AgentRequest:
-    """The request log of the job's run, and its session's, made if missing (a rerun opens a new request)."""
+@dataclass(frozen=True)
+class Owner:
+    """Who starts a chat run: `caller` owns the sessions it starts; `only_own` callers continue no one else's."""
+
+    caller: str
+    only_own: bool
+
+
+def request_open(*, tenant: Tenant, job: Job, agent_id: str, owner: Owner | None = None) -> AgentRequest:
+    """The request log of the job's run, and its session's, made if missing (a rerun opens a new request). A chat
+    `owner` owns the session it makes; one that may continue only its own sessions is refused another's
+    (SessionNotOwned), checked here, where the session is made, so that two first requests cannot both pass."""
     session_id, request_id = str(job.session_id), str(job.request_id)
+    session, created = AgentSession.objects.get_or_create(
+        tenant=tenant,
+        session_id=session_id,
+        defaults={"trigger_agent_id": agent_id, "agents": [agent_id], "owner": owner.caller if owner else ""},
+    )
+    if not created and owner is not None and owner.only_own and (not owner.caller or session.owner != owner.caller):
+        raise SessionNotOwned(
+            f"Session {session_id} was not started by this caller, and a token with only "
+            f"{Scope.AGENT_EXECUTION_MANAGE_OWN.value} continues only its own sessions. Leave out the session-id "
+            "header to start a new one.",
+            field="session-id",
+        )
     request, _ = AgentRequest.objects.get_or_create(
         tenant=tenant,
         request_id=request_id,
         defaults={"session_id": session_id, "trigger_agent_id": agent_id, "job_id": job.job_id},
-    )
-    session, created = AgentSession.objects.get_or_create(
-        tenant=tenant, session_id=session_id, defaults={"trigger_agent_id": agent_id, "agents": [agent_id]}
     )
     if not created:
         AgentSession.objects.filter(pk=session.pk).update(finished_at=None, modified_at=now_ms())

@@ -16,7 +16,7 @@ from apps.accounts.models import Scope
 from apps.accounts.principal import ApiPrincipal
 from apps.agentic import services
 from apps.agentic.api import schema
-from apps.agentic.errors import RunError, ScopeMissing
+from apps.agentic.errors import RunError, ScopeMissing, SessionNotOwned
 from apps.agentic.representation import chat_representation
 from apps.core.api import ERROR_RESPONSES, path_tenant
 from apps.core.errors import ApiError, error_body
@@ -47,7 +47,8 @@ _ERRORS: dict[int | str, Any] = {
     ),
     403: OpenApiResponse(
         schema.ERROR,
-        description="Another tenant's path, a missing scope, or a caller the agent's requiredScopes do not admit.",
+        description="Another tenant's path, a missing scope, a caller the agent's requiredScopes do not admit, or "
+        "a session another caller started (a token with only ai.agentexecution_manage_own continues its own).",
     ),
 }
 
@@ -130,12 +131,20 @@ def _start(request: Request, tenant_name: str) -> Job:
             message=body["message"],
             session_id=session_id,
             scopes=scopes,
+            caller=_caller(principal),
             attachments=body.get("attachments"),
         )
-    except ScopeMissing as exc:
-        raise ApiError(exc.message, code=403) from None
+    except (ScopeMissing, SessionNotOwned) as exc:
+        raise ApiError(exc.message, code=403, field=exc.field) from None
     except RunError as exc:
         raise ApiError(exc.message, field=exc.field) from None
+
+
+def _caller(principal: object) -> str:
+    """Who owns the sessions a caller starts: the end user an external token names, or else the API client."""
+    if not isinstance(principal, ApiPrincipal):
+        return ""
+    return f"sub:{principal.subject}" if principal.subject else f"client:{principal.client_id}"
 
 
 def _body(request: Request) -> dict[str, Any]:

@@ -190,3 +190,41 @@ def test_the_job_it_answers_with_can_be_polled_with_the_read_scope(runner, custo
 
 def test_manage_scope_only_is_not_enough_for_chat(tenant, make_token, agent):
     assert chat(client_with(tenant, make_token, MANAGE), ask()).status_code == 403
+
+
+# --- Own sessions: a caller with only ai.agentexecution_manage_own continues the sessions it started ---------------
+
+
+def test_a_session_belongs_to_the_client_that_started_it(tenant, make_token, agent):
+    customer = client_with(tenant, make_token, RUN_OWN)
+    session = str(uuid.uuid4())
+    job_id = chat(customer, ask(), HTTP_SESSION_ID=session).body["jobId"]
+    client_id = Job.objects.get(job_id=job_id).tenant.api_clients.get().client_id
+    assert AgentSession.objects.get(session_id=session).owner == f"client:{client_id}"
+    again = chat(customer, ask(message="And the invoice?"), HTTP_SESSION_ID=session)
+    assert again.status_code == 201, again.body
+
+
+def test_a_customer_cannot_continue_another_callers_session(tenant, make_token, agent):
+    session = str(uuid.uuid4())
+    assert chat(client_with(tenant, make_token, RUN_OWN), ask(), HTTP_SESSION_ID=session).status_code == 201
+    jobs = Job.objects.count()
+
+    refused = chat(client_with(tenant, make_token, RUN_OWN), ask(), HTTP_SESSION_ID=session)
+
+    assert refused.status_code == 403
+    assert refused.body["details"][0]["field"] == "session-id"
+    assert "continues only its own sessions" in refused.body["message"]
+    assert Job.objects.count() == jobs  # nothing written, not even the job
+
+
+def test_the_full_execution_scope_continues_any_session(tenant, make_token, agent, runner):
+    session = str(uuid.uuid4())
+    assert chat(client_with(tenant, make_token, RUN_OWN), ask(), HTTP_SESSION_ID=session).status_code == 201
+    assert chat(runner, ask(), HTTP_SESSION_ID=session).status_code == 201
+
+
+def test_a_customer_cannot_join_a_session_started_by_an_event_or_the_console(tenant, customer, agent):
+    session = str(uuid.uuid4())
+    AgentSession.objects.create(tenant=tenant, session_id=session, trigger_agent_id=agent.public_id)
+    assert chat(customer, ask(), HTTP_SESSION_ID=session).status_code == 403
