@@ -22,7 +22,7 @@ from rest_framework import serializers
 
 from apps.agents.api.serializers import TokenSerializer
 from apps.agents.api.serializers.agents import AgentSerializer
-from apps.agents.api.serializers.base import ByKey, IdRef, Localized
+from apps.agents.api.serializers.base import ByKey, IdRef, Localized, http_url
 from apps.agents.api.serializers.tools import MCP_SERVERS, TOOLS
 from apps.agents.models import Kind, McpServer
 from apps.agents.references import TOKEN_KEYS
@@ -172,7 +172,7 @@ class _Builder:
             kind: InputKind = "secret" if self._secret(path) else "text"
             if kind == "secret" and not self.secrets:
                 return  # a token's value is written once, on create, and never shown
-            long = member.max_length is None
+            long = member.max_length is None and http_url not in member.validators  # prompts, schemas; not URLs
             text = Input(path, kind, required, allow_blank=member.allow_blank)
             self._add(group, text, label, help_text, value, long=long)
         else:
