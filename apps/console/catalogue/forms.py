@@ -62,6 +62,9 @@ class ResourceForm(_Versioned):
         strip=False,
         widget=forms.Textarea(attrs={"rows": 30, "cols": 100, "spellcheck": "false", "class": "json"}),
     )
+    # The generated fields the page showed: only they are written into the JSON (the JSON may have been given
+    # another `type` in the Advanced tab, whose fields the page did not show; an unticked box posts nothing).
+    shown = forms.CharField(widget=forms.HiddenInput, required=False, max_length=100_000)
     field_order = ["public_id", "body", "version"]
 
     def __init__(
@@ -81,6 +84,7 @@ class ResourceForm(_Versioned):
             document = _posted_document(self.data.get("body")) or document
         self.generated = generate(kind, document, tokens=tokens, secrets=creating)
         self.fields.update(self.generated.fields)
+        self.fields["shown"].initial = " ".join(self.generated.fields)
 
     @property
     def has_advanced(self) -> bool:
@@ -110,7 +114,9 @@ class ResourceForm(_Versioned):
         body: dict[str, Any] = self.cleaned_data.get("body", {})
         if not self.from_form:
             return body
-        return merged(body, self.generated.inputs, self.cleaned_data)
+        shown = set(self.cleaned_data.get("shown", "").split())
+        values = {name: value for name, value in self.cleaned_data.items() if not shown or name in shown}
+        return merged(body, self.generated.inputs, values)
 
     def show(self, document: dict[str, Any]) -> None:
         """Show `document` again after a refused save: the fields of its shapes (a new `type` brings its own),
@@ -123,6 +129,7 @@ class ResourceForm(_Versioned):
                 _set(data, name, form_field)
         if self.has_advanced and self.from_form:
             data["body"] = json.dumps(document, indent=2, ensure_ascii=False)
+        data["shown"] = " ".join(shown.fields)
         for name in self.generated.fields:
             if name not in shown.fields:
                 del self.fields[name]

@@ -477,3 +477,22 @@ def test_the_enable_button_goes_back_only_to_this_tenants_console(world: ApiClie
 
 def test_tokens_have_no_enable_button(world: ApiClient, manager_client: Client):
     assert manager_client.post(page("tokens/t1/enable"), {"enabled": "true", "version": "1"}).status_code == 404
+
+
+def test_only_the_fields_the_page_showed_are_written_into_the_json(
+    world: ApiClient, manager_client: Client, tenant: Tenant
+):
+    """A box the page did not show posts nothing, like an unticked one: it must not turn `enabled` off."""
+    text = html(manager_client.get(page("mcp-servers/mcp1/edit")))
+    assert 'name="shown" value="type name enabled transport config.url' in text
+    body = custom_mcp_body("t1")  # enabled
+
+    response = post_form(
+        manager_client,
+        "mcp-servers/mcp1/edit",
+        {"save": "form", "body": json.dumps(body), "version": "1", "shown": "name", "name": "Renamed"},
+    )
+
+    assert response.status_code == 302
+    server = stored(tenant, Kind.MCP_SERVER, "mcp1")
+    assert (server.name, server.enabled) == ("Renamed", True)
