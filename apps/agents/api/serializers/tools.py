@@ -103,7 +103,7 @@ class RagEmporixConfig(ApiSerializer):
 
 
 class _Tool(ApiSerializer):
-    type = choice_field(Tool.Type.values, help_text="Kind of tool; the settings below depend on it.")
+    type = choice_field(Tool.Type.values)
     name = text_field(max_length=NAME_MAX_LENGTH)
     enabled = serializers.BooleanField(default=False, help_text="Agents use only enabled tools.")
     metadata = Metadata(required=False)
