@@ -9,6 +9,7 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.views.decorators.debug import sensitive_variables
 from rest_framework.exceptions import ValidationError
 
 from apps.agents import selectors as agent_selectors
@@ -63,6 +64,7 @@ def render_form(
     return render(request, "console/catalogue/resource_form.html", context, status=status)
 
 
+@sensitive_variables("document", "upsert")  # a token's value, on its way to being encrypted
 def save_resource(request: HttpRequest, access: TenantAccess, kind: Kind, public_id: str, form: ResourceForm) -> int:
     """Validate the form's resource as the API would and write it; 200 once saved, else the status of the page
     that shows the form again, with the errors added to it."""

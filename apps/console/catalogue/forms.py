@@ -9,6 +9,7 @@ from typing import Any
 
 from django import forms
 from django.conf import settings
+from django.views.decorators.debug import sensitive_variables
 
 from apps.accounts.models import Scope
 from apps.agents.bundle import BundleError, bundle_decode
@@ -109,6 +110,7 @@ class ResourceForm(_Versioned):
             raise forms.ValidationError('The JSON must be an object: {"name": ..., ...}.')
         return value
 
+    @sensitive_variables("values")  # a token's value, on its way to being encrypted
     def data_for_api(self) -> dict[str, Any]:
         """The document to validate and save: the JSON, with the form's fields written in when saved from them."""
         body: dict[str, Any] = self.cleaned_data.get("body", {})

@@ -29,6 +29,8 @@ from apps.agents.references import TOKEN_KEYS
 
 InputKind = Literal["text", "secret", "number", "bool", "choice", "multi", "lines", "token", "id"]
 
+# A localized text shows this many languages as fields; the others stay in the JSON, untouched.
+LANGUAGES_SHOWN = 20
 # Words whose capitals a label keeps.
 _ACRONYMS = {"llm": "LLM", "mcp": "MCP", "url": "URL", "id": "id", "api": "API", "json": "JSON"}
 
@@ -185,9 +187,9 @@ class _Builder:
         # One input per language the text has (English at least); more languages are added in the JSON.
         texts = value if isinstance(value, Mapping) and value else {"en": ""}
         allow_blank = bool(member.child.allow_blank)  # type: ignore[attr-defined]
-        for language, text in texts.items():
-            if not isinstance(language, str) or not re.fullmatch(r"[A-Za-z0-9_-]{1,40}", language):
-                continue  # not a name a form field can carry; left to the JSON
+        languages = [key for key in texts if isinstance(key, str) and re.fullmatch(r"[A-Za-z0-9_-]{1,40}", key)]
+        for language in languages[:LANGUAGES_SHOWN]:
+            text = texts[language]
             each = Input(f"{path}.{language}", "text", bool(member.required), allow_blank=allow_blank)
             self._add(group, each, f"{label} ({language})", help_text, text)
 

@@ -496,3 +496,13 @@ def test_only_the_fields_the_page_showed_are_written_into_the_json(
     assert response.status_code == 302
     server = stored(tenant, Kind.MCP_SERVER, "mcp1")
     assert (server.name, server.enabled) == ("Renamed", True)
+
+
+def test_a_text_in_many_languages_shows_a_bounded_number_of_them_and_keeps_the_rest():
+    names = {f"l{i}": f"Name {i}" for i in range(50)}
+    generated = fields_of(Kind.AGENT, agent_body("t1") | {"name": names})
+
+    shown = [name for name in generated.fields if name.startswith("name.")]
+    assert len(shown) == 20
+    result = merged({"name": names}, generated.inputs, {"name.l0": "Renamed"})
+    assert result["name"] == names | {"l0": "Renamed"}
