@@ -130,7 +130,9 @@ class ResourceForm(_Versioned):
             if name not in self.generated.fields or not self.from_form:
                 _set(data, name, form_field)
         if self.has_advanced and self.from_form:
-            data["body"] = json.dumps(document, indent=2, ensure_ascii=False)
+            # A lone surrogate (which no page can encode) stays the JSON escape it came in as.
+            text = json.dumps(document, indent=2, ensure_ascii=False)
+            data["body"] = text.encode("utf-8", "backslashreplace").decode("utf-8")
         data["shown"] = " ".join(shown.fields)
         for name in self.generated.fields:
             if name not in shown.fields:

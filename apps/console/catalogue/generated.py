@@ -242,6 +242,7 @@ def _form_field(
 ) -> forms.Field:
     """A form field that takes what is typed as it is: refusing is the serializer's job, on save."""
     common: dict[str, Any] = {"label": label, "help_text": help_text, "required": False}
+    value = _printable(value)
     if spec.kind == "bool":
         return forms.BooleanField(initial=bool(value), **common)
     if spec.kind == "multi":
@@ -269,6 +270,16 @@ def _form_field(
         return forms.CharField(initial=initial, widget=forms.NumberInput(attrs={"step": step, **attrs}), **common)
     widget = forms.Textarea(attrs={"rows": 6}) if long else forms.TextInput()
     return forms.CharField(initial=initial, strip=False, widget=widget, **common)
+
+
+def _printable(value: Any) -> Any:
+    """A value a page can hold: a refused JSON may carry lone surrogates (as \\ud800 escapes), which no page can
+    encode; they are shown as "?"."""
+    if isinstance(value, str):
+        return value.encode("utf-8", "replace").decode("utf-8")
+    if isinstance(value, list):
+        return [_printable(item) for item in value]
+    return value
 
 
 # --- from the form back into the resource ----------------------------------------------------------------------------
