@@ -59,12 +59,18 @@ def test_a_manager_creates_and_edits_an_agent_through_the_form(
     page.get_by_label("Type").select_option("complaint")
     page.get_by_label("Prompt").fill("Take returns within 30 days.")
     page.get_by_label("Provider").select_option("openai")
+
+    # Choosing the provider shows its fields at once (its key's token picker), and saves nothing.
+    picker = control(page, "llmConfig.token.id")
+    expect(picker).to_be_visible()
+    expect(page.locator(".field-errors")).to_have_count(0)
+    expect(page.get_by_label("Prompt", exact=True)).to_have_value("Take returns within 30 days.")
+    assert not Agent.objects.filter(public_id="returns-desk").exists()
     page.get_by_label("Callers").get_by_label("customer").check()
     create_button(page).click()
 
-    # The new provider needs a key: its token picker appears, with the API's error beside it.
+    # No key chosen: the API's error is shown beside the picker.
     expect(error_of(page, "llmConfig.token.id")).to_have_text("This field is required.")
-    picker = control(page, "llmConfig.token.id")
     expect(picker.locator("option")).to_have_text(
         ["— none —", "OpenAI key (openai-key)", "Orders MCP key (orders-mcp-key)"]
     )

@@ -94,7 +94,12 @@ class ResourceForm(_Versioned):
     @property
     def from_form(self) -> bool:
         """Saved from the form's fields (the form's button), not from the Advanced tab's JSON."""
-        return not self.has_advanced or self.data.get("save") == "form"
+        return not self.has_advanced or self.data.get("save") in ("form", "switch")
+
+    @property
+    def switching(self) -> bool:
+        """Asked to show the fields of another `type` or `provider` (nothing is saved)."""
+        return self.has_advanced and self.data.get("save") == "switch"
 
     def clean_body(self) -> dict[str, Any]:
         text = self.cleaned_data["body"]

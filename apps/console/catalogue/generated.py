@@ -27,7 +27,7 @@ from apps.agents.api.serializers.tools import MCP_SERVERS, TOOLS
 from apps.agents.models import Kind, McpServer
 from apps.agents.references import TOKEN_KEYS
 
-InputKind = Literal["text", "secret", "number", "bool", "choice", "multi", "lines", "token", "id"]
+InputKind = Literal["text", "secret", "number", "bool", "choice", "variant", "multi", "lines", "token", "id"]
 
 # A localized text shows this many languages as fields; the others stay in the JSON, untouched.
 LANGUAGES_SHOWN = 20
@@ -119,7 +119,7 @@ class _Builder:
             key = drf_field.key
             self._add(
                 group,
-                Input(_join(group.path, key), "choice", required=True),
+                Input(_join(group.path, key), "variant", required=True),
                 label_of(key),
                 _variant_help(key),
                 members.get(key),
@@ -228,7 +228,15 @@ def _has_default(member: Any) -> bool:
 
 
 def _variant_help(key: str) -> str:
-    return f"The other fields depend on the {key}: after changing it, save to see the fields of the new {key}."
+    return f"The other fields depend on the {key}: choosing another shows its fields (nothing is saved yet)."
+
+
+class VariantChoice(forms.CharField):
+    """The choice of a shape (`type`, `provider`): the page offers to show the fields of another one."""
+
+    def __init__(self, *, variant: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.variant = variant
 
 
 def _form_field(
@@ -254,14 +262,18 @@ def _form_field(
         text = "\n".join(str(item) for item in value) if isinstance(value, list) else ""
         return forms.CharField(initial=text, strip=False, widget=forms.Textarea(attrs={"rows": 3}), **common)
     initial = "" if value is None or isinstance(value, dict | list | bool) else str(value)
-    if spec.kind in ("choice", "token"):
+    if spec.kind in ("choice", "variant", "token"):
         known = [choice for choice, _ in choices]
         blank = "— none —" if spec.kind == "token" else "—"
         options = [("", blank)] if not spec.required or initial not in known else []
         if initial and initial not in known:
             # A value the choices lack (a deleted token, an old type) stays visible instead of being dropped.
             options.append((initial, f"{initial} (not found)" if spec.kind == "token" else initial))
-        return forms.CharField(initial=initial, widget=forms.Select(choices=options + choices), **common)
+        select = forms.Select(choices=options + choices)
+        if spec.kind == "variant":
+            select.attrs["data-variant"] = ""
+            return VariantChoice(variant=spec.path.rsplit(".", 1)[-1], initial=initial, widget=select, **common)
+        return forms.CharField(initial=initial, widget=select, **common)
     if spec.kind == "secret":
         widget: forms.Widget = forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"})
         return forms.CharField(strip=False, widget=widget, **common)

@@ -139,6 +139,9 @@ def resource_create(request: HttpRequest, tenant: str, kind: Kind) -> HttpRespon
     form = resource_form(kind, access, creating=True, data=request.POST)
     public_id = ""
     status = 400
+    if form.is_valid() and form.switching:
+        form.show(form.data_for_api())
+        return render_form(request, access, page, form)
     if form.is_valid():
         public_id = form.cleaned_data["public_id"] or new_object_id()
         status = save_resource(request, access, kind, public_id, form)
@@ -160,6 +163,9 @@ def resource_edit(request: HttpRequest, tenant: str, kind: Kind, public_id: str)
         form = resource_form(kind, access, creating=False, resource=resource, initial=form_initial(resource))
         return render_form(request, access, page, form, resource=resource)
     form = resource_form(kind, access, creating=False, resource=resource, data=request.POST)
+    if form.is_valid() and form.switching:
+        form.show(form.data_for_api())
+        return render_form(request, access, page, form, resource=resource)
     status = save_resource(request, access, kind, public_id, form) if form.is_valid() else 400
     if status == 200:
         messages.success(request, f"Saved the {page.noun} {public_id}.")

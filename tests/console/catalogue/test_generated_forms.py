@@ -420,6 +420,23 @@ def test_changing_a_tools_type_brings_the_fields_of_the_new_type(world: ApiClien
     assert 'name="config.databaseConfig.token.id"' in text and "<legend>Database config</legend>" in text
 
 
+def test_choosing_another_type_shows_its_fields_and_saves_nothing(world: ApiClient, manager_client: Client):
+    before = snapshot()
+    form = html(manager_client.get(page("tools/new")))
+    assert "data-variant" in form and 'name="save" value="switch"' in form
+
+    response = form_post(
+        manager_client, "tools/new", PAGES[Kind.TOOL].starter, save="switch", type="rag_custom", name="Search"
+    )
+
+    assert response.status_code == 200
+    text = html(response)
+    assert field_errors(text) == [] and page_errors(text) == []
+    assert 'name="config.databaseConfig.token.id"' in text and 'value="Search"' in text
+    assert textarea_json(text)["type"] == "rag_custom"
+    assert snapshot() == before
+
+
 def test_saving_from_the_advanced_tab_takes_the_json_as_it_is(world: ApiClient, manager_client: Client, tenant: Tenant):
     body = custom_mcp_body(name="From JSON")
 
