@@ -36,6 +36,12 @@ def _kind_paths(kind: Kind) -> list[URLPattern]:
         path(f"{segment}/<page_id:public_id>/", catalogue.resource_detail, extra, name=f"{segment}-detail"),
         path(f"{segment}/<page_id:public_id>/edit", catalogue.resource_edit, extra, name=f"{segment}-edit"),
         path(f"{segment}/<page_id:public_id>/delete", catalogue.resource_delete, extra, name=f"{segment}-delete"),
+        # Agents, tools and MCP servers have `enabled`; tokens do not.
+        *(
+            [path(f"{segment}/<page_id:public_id>/enable", catalogue.resource_enable, extra, name=f"{segment}-enable")]
+            if kind != Kind.TOKEN
+            else []
+        ),
     ]
 
 

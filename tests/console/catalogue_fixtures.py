@@ -55,6 +55,9 @@ WRITE_PAGES = [
 # Every URL that writes when POSTed to.
 ACTIONS = [
     "agents/export",
+    "agents/a1/enable",
+    "tools/tool1/enable",
+    "mcp-servers/mcp1/enable",
     *WRITE_PAGES,
     "import/preview",
     "import/confirm",

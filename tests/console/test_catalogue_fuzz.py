@@ -16,7 +16,8 @@ from django.test import Client
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from apps.agents.models import Kind
+from apps.agents.models import RESOURCE_MODELS, Kind
+from apps.console.catalogue.generated import generate
 from apps.tenants.models import Tenant
 from tests.agents.conftest import agent_body, create, custom_mcp_body, dynamic_mcp_body, rag_tool_body, token_body
 
@@ -135,6 +136,44 @@ def test_the_edit_form_never_answers_5xx(console: Client, kind: Kind, public_id:
 
     run()
     assert console.get(f"/console/acme/{segment}/{public_id}/").status_code == 200
+
+
+# What a browser can post in a generated field: any text, numbers that are not, and lists (checkboxes).
+field_values = st.one_of(
+    form_text,
+    st.sampled_from(["nan", "inf", "-inf", "1e999", "-0", "0x10", "\x00", " ", "true", "on"]),
+    st.lists(form_text, max_size=3),
+)
+
+
+def _document(body: str, kind: Kind) -> dict[str, Any]:
+    try:
+        value = json.loads(body)
+    except (ValueError, RecursionError):
+        return VALID[kind]
+    return value if isinstance(value, dict) else VALID[kind]
+
+
+@pytest.mark.parametrize(
+    "kind, public_id", [(Kind.AGENT, "a1"), (Kind.TOOL, "edited-tool"), (Kind.MCP_SERVER, "edited-mcp")]
+)
+def test_saving_from_the_generated_form_never_answers_5xx(console: Client, kind: Kind, public_id: str) -> None:
+    """Any JSON in the Advanced tab and anything in the fields the form shows for it, saved from the form."""
+    segment = SEGMENTS[kind]
+
+    @FUZZ
+    @given(body=bodies(kind), data=st.data())
+    def run(body: str, data: st.DataObject) -> None:
+        names = list(generate(kind, _document(body, kind), tokens=[("t1", "t1")], secrets=False).fields)
+        values = {name: data.draw(field_values, label=name) for name in names}
+        version = RESOURCE_MODELS[kind].objects.get(tenant__name="acme", public_id=public_id).version
+        posted = {"save": "form", "body": body, "version": str(version), "shown": " ".join(names), **values}
+        response = console.post(f"/console/acme/{segment}/{public_id}/edit", posted)
+        assert_no_server_error(response, f"form save {kind} {body[:200]!r} {values!r}"[:2000])
+
+    run()
+    assert console.get(f"/console/acme/{segment}/{public_id}/").status_code == 200
+    assert console.get(f"/console/acme/{segment}/{public_id}/edit").status_code == 200
 
 
 def test_the_token_forms_never_answer_5xx(console: Client) -> None:

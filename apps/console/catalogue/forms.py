@@ -9,10 +9,12 @@ from typing import Any
 
 from django import forms
 from django.conf import settings
+from django.views.decorators.debug import sensitive_variables
 
 from apps.accounts.models import Scope
-from apps.agents.api.serializers import NAME_MAX_LENGTH, TOKEN_VALUE_MAX_LENGTH
 from apps.agents.bundle import BundleError, bundle_decode
+from apps.agents.models import Kind
+from apps.console.catalogue.generated import Group, field_for_error, generate, merged
 from apps.core.ids import ID_MAX_LENGTH, id_problem
 
 # The largest JSON text an edit form takes: far above any real agent, far below what would hurt.
@@ -50,7 +52,10 @@ class _Versioned(forms.Form):
 
 
 class ResourceForm(_Versioned):
-    """An agent, tool or MCP server as the JSON document the API's PUT takes."""
+    """An agent, tool, MCP server or token: the fields generated from the API's serializer (generated.py) and,
+    but for tokens, the JSON document the API's PUT takes (the Advanced tab). Both edit the same document: saved
+    from the form (`save=form`), the fields are written into the JSON; saved from the Advanced tab, the JSON is
+    taken as it is."""
 
     body = forms.CharField(
         label="JSON",
@@ -58,7 +63,43 @@ class ResourceForm(_Versioned):
         strip=False,
         widget=forms.Textarea(attrs={"rows": 30, "cols": 100, "spellcheck": "false", "class": "json"}),
     )
+    # The generated fields the page showed: only they are written into the JSON (the JSON may have been given
+    # another `type` in the Advanced tab, whose fields the page did not show; an unticked box posts nothing).
+    shown = forms.CharField(widget=forms.HiddenInput, required=False, max_length=100_000)
     field_order = ["public_id", "body", "version"]
+
+    def __init__(
+        self,
+        *args: Any,
+        kind: Kind,
+        creating: bool,
+        document: dict[str, Any],
+        tokens: list[tuple[str, str]],
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, creating=creating, **kwargs)
+        self.kind, self.tokens = kind, tokens
+        if kind == Kind.TOKEN:
+            del self.fields["body"]  # a token has no JSON to edit: its value is never shown
+        elif self.is_bound:
+            document = _posted_document(self.data.get("body")) or document
+        self.generated = generate(kind, document, tokens=tokens, secrets=creating)
+        self.fields.update(self.generated.fields)
+        self.fields["shown"].initial = " ".join(self.generated.fields)
+
+    @property
+    def has_advanced(self) -> bool:
+        return "body" in self.fields
+
+    @property
+    def from_form(self) -> bool:
+        """Saved from the form's fields (the form's button), not from the Advanced tab's JSON."""
+        return not self.has_advanced or self.data.get("save") in ("form", "switch")
+
+    @property
+    def switching(self) -> bool:
+        """Asked to show the fields of another `type` or `provider` (nothing is saved)."""
+        return self.has_advanced and self.data.get("save") == "switch"
 
     def clean_body(self) -> dict[str, Any]:
         text = self.cleaned_data["body"]
@@ -74,35 +115,84 @@ class ResourceForm(_Versioned):
             raise forms.ValidationError('The JSON must be an object: {"name": ..., ...}.')
         return value
 
+    @sensitive_variables("values")  # a token's value, on its way to being encrypted
     def data_for_api(self) -> dict[str, Any]:
-        body: dict[str, Any] = self.cleaned_data["body"]
-        return body
+        """The document to validate and save: the JSON, with the form's fields written in when saved from them."""
+        body: dict[str, Any] = self.cleaned_data.get("body", {})
+        if not self.from_form:
+            return body
+        shown = set(self.cleaned_data.get("shown", "").split())
+        values = {name: value for name, value in self.cleaned_data.items() if not shown or name in shown}
+        return merged(body, self.generated.inputs, values)
+
+    def show(self, document: dict[str, Any]) -> None:
+        """Show `document` again after a refused save: the fields of its shapes (a new `type` brings its own),
+        holding its values where the form did not post them, and, saved from the form, the JSON of it too, so
+        that both tabs show the one document that was refused."""
+        shown = generate(self.kind, document, tokens=self.tokens, secrets=self.creating)
+        data: Any = self.data.copy()  # type: ignore[attr-defined]  # a QueryDict, or a dict in tests
+        for name, form_field in shown.fields.items():
+            if name not in self.generated.fields or not self.from_form:
+                _set(data, name, form_field)
+        if self.has_advanced and self.from_form:
+            # A lone surrogate (which no page can encode) stays the JSON escape it came in as.
+            text = json.dumps(document, indent=2, ensure_ascii=False)
+            data["body"] = text.encode("utf-8", "backslashreplace").decode("utf-8")
+        data["shown"] = " ".join(shown.fields)
+        for name in self.generated.fields:
+            if name not in shown.fields:
+                del self.fields[name]
+        self.fields.update(shown.fields)
+        self.generated, self.data = shown, data
+
+    def error_field(self, path: str | None) -> str | None:
+        """The field that shows an API error about `path`; None: the page's list of problems."""
+        if path in ("id", "public_id"):
+            return "public_id" if "public_id" in self.fields else None
+        if not path or path in ("body", "metadata.version"):
+            return None
+        return field_for_error(self.generated.inputs, path) if self.from_form else None
+
+    def layout(self) -> dict[str, Any]:
+        """The generated fields as the template nests them: fieldsets of bound fields."""
+        return self._group(self.generated.root)
+
+    def _group(self, group: Group) -> dict[str, Any]:
+        items = [
+            {"group": self._group(item)} if isinstance(item, Group) else {"field": self[item.path]}
+            for item in group.items
+        ]
+        return {"legend": group.legend, "help": group.help_text, "items": items, "advanced": group.advanced}
 
 
-class TokenForm(_Versioned):
-    """A token: its name, and its value, which is written and never shown (not even back into this form)."""
+def _posted_document(text: Any) -> dict[str, Any] | None:
+    """The posted JSON when it is an object; the form's fields are those of its shapes."""
+    try:
+        value = json.loads(text) if isinstance(text, str) and len(text) <= BODY_MAX_CHARS else None
+    except (ValueError, RecursionError):
+        return None
+    return value if isinstance(value, dict) else None
 
-    name = forms.CharField(label="Name", max_length=NAME_MAX_LENGTH, strip=False)
-    value = forms.CharField(
-        label="Value",
-        max_length=TOKEN_VALUE_MAX_LENGTH,
-        strip=False,
-        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
-    )
-    field_order = ["public_id", "name", "value", "version"]
 
-    def __init__(self, *args: Any, creating: bool, **kwargs: Any) -> None:
-        super().__init__(*args, creating=creating, **kwargs)
-        if not creating:
-            # A token's value cannot be changed (upstream's rule), and the API ignores one sent on update: the
-            # form does not offer what would be ignored. To use another secret, create a new token.
-            del self.fields["value"]
+def _set(data: Any, name: str, form_field: forms.Field) -> None:
+    value = form_field.initial
+    if isinstance(value, list) and hasattr(data, "setlist"):
+        data.setlist(name, value)  # a QueryDict: a checkbox list posts one value per box
+    elif isinstance(value, list):
+        data[name] = value
+    elif isinstance(form_field, forms.BooleanField):
+        data[name] = "on" if value else ""
+    else:
+        data[name] = "" if value is None else value
 
-    def data_for_api(self) -> dict[str, Any]:
-        data: dict[str, Any] = {"name": self.cleaned_data["name"]}
-        if self.cleaned_data.get("value"):
-            data["value"] = self.cleaned_data["value"]
-        return data
+
+class EnableForm(forms.Form):
+    """The one-click Enable / Disable button: what to make it, at the version the page showed."""
+
+    enabled = forms.TypedChoiceField(choices=[("true", "Enable"), ("false", "Disable")], coerce=lambda v: v == "true")
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1, max_value=2**31 - 1)
+    # The page to go back to (the list, with its search and page, or the detail).
+    next = forms.CharField(required=False, max_length=2000)
 
 
 class DeleteForm(forms.Form):

@@ -131,6 +131,7 @@ def resource_row(page: KindPage, tenant: str, resource: AnyResource) -> dict[str
         "url": page.link("detail", tenant, resource.public_id),
         "edit_url": page.link("edit", tenant, resource.public_id),
         "delete_url": page.link("delete", tenant, resource.public_id),
+        "enable_url": page.link("enable", tenant, resource.public_id) if page.kind != Kind.TOKEN else None,
     }
 
 

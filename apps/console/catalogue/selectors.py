@@ -8,12 +8,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from apps.accounts.models import ApiClient
-from apps.agents.models import RESOURCE_MODELS, Kind, Reference
+from apps.agents.models import RESOURCE_MODELS, Kind, Reference, Token
 from apps.tenants.models import Tenant
 
 # A token can be used by thousands of agents: a page lists this many, and says that there are more.
 RELATED_SHOWN = 200
 CLIENTS_SHOWN = 500
+# A form's token picker offers this many of the tenant's tokens (by name); a chosen one beyond stays chosen.
+TOKENS_OFFERED = 1000
 _KIND_ORDER = {Kind.AGENT: 0, Kind.TOOL: 1, Kind.MCP_SERVER: 2, Kind.TOKEN: 3}
 
 
@@ -72,3 +74,10 @@ def api_client_list(*, tenant: Tenant) -> list[ApiClient]:
 def api_client_get(*, tenant: Tenant, client_id: str) -> ApiClient | None:
     result: ApiClient | None = ApiClient.objects.filter(tenant=tenant, client_id=client_id).first()
     return result
+
+
+def token_choices(*, tenant: Tenant) -> list[tuple[str, str]]:
+    """(id, "name (id)") of the tenant's tokens, for a form's token picker: never the row, whose ciphertext a
+    page has no use for."""
+    rows = Token.objects.filter(tenant=tenant).order_by("name", "public_id").values_list("public_id", "name")
+    return [(public_id, f"{name} ({public_id})") for public_id, name in rows[:TOKENS_OFFERED]]

@@ -3,6 +3,7 @@ same transaction. The import preview writes too, and always rolls back."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from django.db import transaction
@@ -13,11 +14,13 @@ from apps.accounts.services import IssuedClient, api_client_create, api_client_r
 from apps.agentic.errors import AgentNotRunnable
 from apps.agentic.services import chat_problem, new_session_id, run_create
 from apps.agents import services as agent_services
+from apps.agents.api.serializers import validate_upsert
 from apps.agents.bundle import bundle_decode
 from apps.agents.errors import ResourceError
 from apps.agents.importing import bundle_apply
 from apps.agents.models import Agent, Kind
 from apps.agents.names import KIND_NAMES, with_article
+from apps.agents.representation import AnyResource
 from apps.agents.services import Upsert
 from apps.audit.models import AuditEvent
 from apps.audit.services import audit_record
@@ -58,6 +61,27 @@ def console_resource_save(
             object_id=public_id,
             detail={"kind": kind.value, "created": created},
         )
+
+
+def console_resource_enable(*, user: Any, tenant: Tenant, resource: AnyResource, enabled: bool, version: int) -> bool:
+    """Enable or disable an agent, tool or MCP server: its stored representation with `enabled` changed, checked
+    by the API's serializer (a ValidationError if the stored one no longer passes) and written by its upsert at
+    `version`, the one the page showed (VersionConflict if it changed since). False: it already was (a second
+    click, or someone else's), and nothing was written."""
+    if getattr(resource, "enabled", None) == enabled:
+        return False
+    kind = Kind(resource.kind)
+    upsert = replace(validate_upsert(kind, {**resource.body, "enabled": enabled}), version=version)
+    with transaction.atomic():
+        agent_services.resource_upsert(tenant=tenant, kind=kind, public_id=resource.public_id, upsert=upsert)
+        audit_record(
+            user=user,
+            tenant=tenant,
+            action=AuditEvent.Action.RESOURCE_SAVE,
+            object_id=resource.public_id,
+            detail={"kind": kind.value, "created": False, "enabled": enabled},
+        )
+    return True
 
 
 def console_resource_delete(*, user: Any, tenant: Tenant, kind: Kind, public_id: str, force: bool) -> None:

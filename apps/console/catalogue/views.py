@@ -19,17 +19,19 @@ from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
+from rest_framework.exceptions import ValidationError
 
 from apps.agentic.errors import RunError
 from apps.agents import selectors as agent_selectors
-from apps.agents.errors import ResourceInUse, ResourceNotFound
+from apps.agents.errors import ResourceError, ResourceInUse, ResourceNotFound, VersionConflict
 from apps.agents.models import Agent, Kind
 from apps.agents.representation import AnyResource, public_representation
 from apps.console.access import TenantAccess, allow, tenant_access
 from apps.console.catalogue import selectors, services
 from apps.console.catalogue.editing import form_initial, render_form, resource_form, save_resource
-from apps.console.catalogue.forms import AgentTryForm, DeleteForm
+from apps.console.catalogue.forms import AgentTryForm, DeleteForm, EnableForm
 from apps.console.catalogue.pages import (
     PAGE_SIZE,
     PAGES,
@@ -42,6 +44,7 @@ from apps.console.catalogue.pages import (
     resource_row,
 )
 from apps.console.catalogue.trying import try_it_context
+from apps.core.errors import validation_details
 from apps.core.ids import is_stored_id, new_object_id
 from apps.core.listing import ListParams, SortKey
 from apps.jobs.errors import JobError
@@ -131,11 +134,14 @@ def resource_create(request: HttpRequest, tenant: str, kind: Kind) -> HttpRespon
     access = tenant_access(request.user, tenant, act=True)
     if request.method == "GET":
         initial = {} if kind == Kind.TOKEN else {"body": pretty_json(page.starter)}
-        form = resource_form(kind, creating=True, initial=initial)
+        form = resource_form(kind, access, creating=True, initial=initial)
         return render_form(request, access, page, form)
-    form = resource_form(kind, creating=True, data=request.POST)
+    form = resource_form(kind, access, creating=True, data=request.POST)
     public_id = ""
     status = 400
+    if form.is_valid() and form.switching:
+        form.show(form.data_for_api())
+        return render_form(request, access, page, form)
     if form.is_valid():
         public_id = form.cleaned_data["public_id"] or new_object_id()
         status = save_resource(request, access, kind, public_id, form)
@@ -154,14 +160,69 @@ def resource_edit(request: HttpRequest, tenant: str, kind: Kind, public_id: str)
     access = tenant_access(request.user, tenant, act=True)
     resource = resource_or_404(access, kind, public_id)
     if request.method == "GET":
-        form = resource_form(kind, creating=False, initial=form_initial(resource))
+        form = resource_form(kind, access, creating=False, resource=resource, initial=form_initial(resource))
         return render_form(request, access, page, form, resource=resource)
-    form = resource_form(kind, creating=False, data=request.POST)
+    form = resource_form(kind, access, creating=False, resource=resource, data=request.POST)
+    if form.is_valid() and form.switching:
+        form.show(form.data_for_api())
+        return render_form(request, access, page, form, resource=resource)
     status = save_resource(request, access, kind, public_id, form) if form.is_valid() else 400
     if status == 200:
         messages.success(request, f"Saved the {page.noun} {public_id}.")
         return redirect(page.url("detail", tenant, public_id))
     return render_form(request, access, page, form, resource=resource, status=status)
+
+
+@login_required
+@allow("POST")
+def resource_enable(request: HttpRequest, tenant: str, kind: Kind, public_id: str) -> HttpResponse:
+    """The one-click Enable / Disable of an agent, tool or MCP server (list and detail pages), then back."""
+    page = PAGES[kind]
+    access = tenant_access(request.user, tenant, act=True)
+    resource = resource_or_404(access, kind, public_id)
+    form = EnableForm(request.POST)
+    detail = page.url("detail", tenant, public_id)
+    if not form.is_valid():
+        messages.error(
+            request, f"Nothing was changed: the button's form was incomplete. Try again from the {page.noun}."
+        )
+        return redirect(detail)
+    back = _back(request, form.cleaned_data["next"], tenant) or detail
+    enabled, noun = form.cleaned_data["enabled"], page.noun
+    try:
+        changed = services.console_resource_enable(
+            user=request.user,
+            tenant=access.tenant,
+            resource=resource,
+            enabled=enabled,
+            version=form.cleaned_data["version"],
+        )
+    except ValidationError as exc:
+        problem = validation_details(exc.detail)[0]
+        messages.error(
+            request,
+            f"Not changed: the stored {noun} does not pass the API's checks ({problem['field']}: "
+            f"{problem['message']}). Edit it to fix that first.",
+        )
+        return redirect(back)
+    except VersionConflict:
+        messages.error(request, f"Not changed: someone else changed this {noun} meanwhile. Look again, then retry.")
+        return redirect(back)
+    except ResourceError as exc:
+        messages.error(request, f"Not changed: {exc.message}")
+        return redirect(back)
+    state = "enabled" if enabled else "disabled"
+    if changed:
+        messages.success(request, f"The {noun} {resource.name} ({public_id}) is {state}.")
+    else:
+        messages.info(request, f"The {noun} {resource.name} ({public_id}) already was {state}.")
+    return redirect(back)
+
+
+def _back(request: HttpRequest, target: str, tenant: str) -> str | None:
+    """A page of this tenant's console on this site to return to, or None."""
+    safe = url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=False)
+    return target if target and safe and target.startswith(f"/console/{tenant}/") else None
 
 
 @login_required

@@ -17,7 +17,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from apps.console.access import TenantAccess, tenant_access
 from apps.console.jobs import selectors, services
-from apps.console.jobs.forms import JobFilterForm
+from apps.console.jobs.forms import JobFilter
 from apps.core.ids import is_stored_id
 from apps.core.timefmt import format_instant, now_ms, parse_instant
 from apps.jobs.errors import JobNotRetryable
@@ -57,16 +57,17 @@ def jobs_bulk_delete(request: HttpRequest, tenant: str) -> HttpResponse:
     the filter's fields). Without `confirm=yes` it only counts and asks; the confirmation carries `until`, the
     instant of the count, so that jobs created after it are not deleted unseen."""
     access = tenant_access(request.user, tenant, act=True)
-    form = JobFilterForm(request.POST)
-    context: dict[str, Any] = {"access": access, "section": "jobs", "form": form}
+    job_filter = JobFilter(request.POST)
+    context: dict[str, Any] = {"access": access, "section": "jobs", "form": job_filter.form}
     mode = request.POST.get("mode")
-    if not form.is_valid():
+    if not job_filter.is_valid():
         return render(request, "console/jobs/confirm_bulk_delete.html", context, status=400)
-    criteria = form.criteria()
+    criteria = job_filter.criteria()
     back = f"{reverse('console:jobs', args=[tenant])}?{urlencode(criteria)}" if criteria else None
     back = back or reverse("console:jobs", args=[tenant])
     detail: dict[str, Any]
     ids: list[str] = []
+    narrow = None
     if mode == "selected":
         # No job id holds a NUL, which PostgreSQL could not even compare with the ids it has.
         ids = list(dict.fromkeys(i for i in request.POST.getlist("id") if is_stored_id(i)))[:SELECTION_MAX]
@@ -75,14 +76,16 @@ def jobs_bulk_delete(request: HttpRequest, tenant: str) -> HttpResponse:
             return redirect(back)
         filters, detail = Q(job_id__in=ids), {"mode": "selected", "ids": ids}
     elif mode == "filter":
-        filters, detail = form.filters(), {"mode": "filter", "filter": criteria}
+        filters, narrow, detail = Q(), job_filter.narrow, {"mode": "filter", "filter": criteria}
     else:
         context["problem"] = "Choose whether to delete the selected jobs or all jobs matching the filter."
         return render(request, "console/jobs/confirm_bulk_delete.html", context, status=400)
-    confirmation = {"mode": mode, "ids": ids, "criteria": criteria, "described": form.described(), "back": back}
+    confirmation = {"mode": mode, "ids": ids, "criteria": criteria, "described": job_filter.described(), "back": back}
     if request.POST.get("confirm") != "yes":
         until = now_ms()
-        count = selectors.job_count_bounded(tenant=access.tenant, filters=filters & Q(created_at__lte=until))
+        count = selectors.job_count_bounded(
+            tenant=access.tenant, filters=filters & Q(created_at__lte=until), narrow=narrow
+        )
         context.update(
             confirmation,
             count=count,
@@ -96,7 +99,7 @@ def jobs_bulk_delete(request: HttpRequest, tenant: str) -> HttpResponse:
     except ValueError:
         context["problem"] = "The confirmation is incomplete; start again from the job list."
         return render(request, "console/jobs/confirm_bulk_delete.html", context, status=400)
-    jobs = selectors.job_matching(tenant=access.tenant, filters=filters & Q(created_at__lte=until))
+    jobs = selectors.job_matching(tenant=access.tenant, filters=filters & Q(created_at__lte=until), narrow=narrow)
     result = services.console_jobs_delete(user=request.user, tenant=access.tenant, jobs=jobs, detail=detail)
     so_far = result.count + _whole(request.POST.get("deleted"))
     if not result.done:

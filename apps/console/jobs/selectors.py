@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -90,19 +91,29 @@ def _cursor_of(row: dict[str, Any]) -> Cursor:
     return Cursor(row["created_at"], row["job_id"])
 
 
+# The list's filter (apps/console/jobs/forms.py, JobFilter.narrow): given the tenant's jobs, it narrows them.
+Narrowing = Callable[[QuerySet[Job]], QuerySet[Job]]
+
+
+def _matching(tenant: Tenant, filters: Q | None, narrow: Narrowing | None) -> QuerySet[Job]:
+    jobs = _jobs(tenant) if filters is None else _jobs(tenant).filter(filters)
+    return jobs if narrow is None else narrow(jobs)
+
+
 def job_page(
     *,
     tenant: Tenant,
-    filters: Q,
+    filters: Q | None = None,
+    narrow: Narrowing | None = None,
     newest_first: bool = True,
     after: Cursor | None = None,
     before: Cursor | None = None,
     size: int | None = None,
 ) -> JobPage:
-    """One page of the tenant's jobs matching `filters`: the first, the one following `after` in the list's
-    order, or the one preceding `before`."""
+    """One page of the tenant's jobs matching `filters` and `narrow`: the first, the one following `after` in
+    the list's order, or the one preceding `before`."""
     size = size or PAGE_SIZE
-    rows = _jobs(tenant).filter(filters).values(*ROW_COLUMNS)
+    rows = _matching(tenant, filters, narrow).values(*ROW_COLUMNS)
     backwards = before is not None
     # Walking backwards reads the index the other way and turns the page round afterwards.
     descending = newest_first != backwards
@@ -159,14 +170,14 @@ def job_statuses(*, tenant: Tenant, job_ids: list[str]) -> list[dict[str, Any]]:
     return list(_jobs(tenant).filter(job_id__in=job_ids).values(*columns))
 
 
-def job_matching(*, tenant: Tenant, filters: Q) -> QuerySet[Job]:
-    """The tenant's jobs matching `filters`, for a bulk action."""
-    return _jobs(tenant).filter(filters)
+def job_matching(*, tenant: Tenant, filters: Q, narrow: Narrowing | None = None) -> QuerySet[Job]:
+    """The tenant's jobs matching `filters` and `narrow`, for a bulk action."""
+    return _matching(tenant, filters, narrow)
 
 
-def job_count_bounded(*, tenant: Tenant, filters: Q, limit: int = COUNT_LIMIT) -> int:
+def job_count_bounded(*, tenant: Tenant, filters: Q, narrow: Narrowing | None = None, limit: int = COUNT_LIMIT) -> int:
     """How many jobs match, counting no further than `limit` + 1: more than `limit` means "more than"."""
-    return _jobs(tenant).filter(filters).order_by()[: limit + 1].count()
+    return _matching(tenant, filters, narrow).order_by()[: limit + 1].count()
 
 
 # --- Agent runs ------------------------------------------------------------------------------------------------

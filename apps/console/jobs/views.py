@@ -22,7 +22,7 @@ from django.views.decorators.http import require_GET
 
 from apps.console.access import tenant_access
 from apps.console.jobs import runs, selectors
-from apps.console.jobs.forms import JobFilterForm
+from apps.console.jobs.forms import JobFilter
 from apps.console.jobs.selectors import Cursor
 from apps.core.budget import QueryTimeout, statement_budget
 from apps.core.timefmt import format_instant
@@ -91,33 +91,34 @@ def _count_table(counts: dict[str, dict[str, int]]) -> dict[str, Any]:
 @require_GET
 def job_list(request: HttpRequest, tenant: str) -> HttpResponse:
     access = tenant_access(request.user, tenant)
-    form = JobFilterForm(request.GET)
+    job_filter = JobFilter(request.GET)
+    form = job_filter.form
     context: dict[str, Any] = {"access": access, "section": "jobs", "form": form, "rows": [], "criteria": {}}
-    if not form.is_valid():
+    if not job_filter.is_valid():
         # The page explains what is wrong with the filter, and lists nothing.
         return render(request, "console/jobs/list.html", context, status=400)
     try:
         with statement_budget(settings.CONSOLE_STATEMENT_TIMEOUT_MS):
             page = selectors.job_page(
                 tenant=access.tenant,
-                filters=form.filters(),
-                newest_first=form.newest_first,
+                narrow=job_filter.narrow,
+                newest_first=job_filter.newest_first,
                 after=Cursor.decode(request.GET.get("after")),
                 before=Cursor.decode(request.GET.get("before")),
             )
     except QueryTimeout as exc:
         form.add_error(None, f"Listing took longer than the {exc.seconds} s allowed: narrow the filter.")
         return render(request, "console/jobs/list.html", context, status=503)
-    criteria = form.criteria()
-    if not form.newest_first:
+    criteria = job_filter.criteria()
+    if not job_filter.newest_first:
         criteria["sort"] = "oldest"
     base = reverse("console:jobs", args=[tenant])
     previous = _page_link(base, criteria, "before", page.previous)
     following = _page_link(base, criteria, "after", page.next)
     # rel="next" follows the list's order: towards older jobs when the newest come first.
-    newer = {"url": previous, "rel": "prev"} if form.newest_first else {"url": following, "rel": "next"}
-    older = {"url": following, "rel": "next"} if form.newest_first else {"url": previous, "rel": "prev"}
-    context.update(rows=page.rows, criteria=form.criteria(), newer=newer, older=older)
+    newer = {"url": previous, "rel": "prev"} if job_filter.newest_first else {"url": following, "rel": "next"}
+    older = {"url": following, "rel": "next"} if job_filter.newest_first else {"url": previous, "rel": "prev"}
+    context.update(rows=page.rows, criteria=job_filter.criteria(), newer=newer, older=older)
     return render(request, "console/jobs/list.html", context)
 
 

@@ -73,15 +73,17 @@ def test_viewers_read_every_page_without_a_button_that_writes(path: str, world: 
 
     assert response.status_code == 200
     text = html(response)
-    for target in ('/new"', '/edit"', '/delete"', 'agents/export"', 'import/preview"', '/revoke"', 'name="agent_ids"'):
+    writes = ('/new"', '/edit"', '/delete"', '/enable"', 'agents/export"', 'import/preview"', '/revoke"')
+    for target in (*writes, 'name="agent_ids"'):
         assert target not in text, f"a viewer is offered {target} on {path}"
 
 
 @pytest.mark.parametrize(
     "path, targets",
     [
-        ("agents/", ['agents/new"', 'agents/export"', 'name="agent_ids"']),
-        ("agents/a1/", ['agents/a1/edit"', 'agents/a1/delete"', 'agents/export"']),
+        ("agents/", ['agents/new"', 'agents/export"', 'name="agent_ids"', 'agents/a1/enable"']),
+        ("agents/a1/", ['agents/a1/edit"', 'agents/a1/delete"', 'agents/export"', 'agents/a1/enable"']),
+        ("mcp-servers/", ['mcp-servers/mcp1/enable"']),
         ("tokens/t1/", ['tokens/t1/edit"', 'tokens/t1/delete"']),
         ("import/", ['import/preview"']),
         ("clients/", ['clients/new"', '/revoke"']),

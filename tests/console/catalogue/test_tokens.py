@@ -62,7 +62,7 @@ def test_a_token_form_never_echoes_the_value_it_was_sent(world: ApiClient, manag
     response = post_form(manager_client, "tokens/new", {"public_id": "k1", "name": "", "value": SECRET})
 
     assert response.status_code == 400
-    assert "This field is required." in field_errors(html(response))
+    assert "This field may not be blank." in field_errors(html(response))  # the API's own words
     assert SECRET.encode() not in response.content
     assert not Token.objects.filter(tenant=tenant, public_id="k1").exists()
 

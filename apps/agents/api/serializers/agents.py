@@ -124,13 +124,17 @@ TRIGGERS: dict[str, Callable[[], serializers.BaseSerializer[Any]]] = {
 
 
 class _Llm(ApiSerializer):
-    model = text_field(max_length=255)
-    temperature = serializers.FloatField(min_value=0.1, max_value=1.0, required=False)
-    maxTokens = serializers.IntegerField(min_value=1, max_value=2**31 - 1, required=False)
+    model = text_field(max_length=255, help_text="The provider's model name, such as gpt-4.1-mini.")
+    temperature = serializers.FloatField(
+        min_value=0.1, max_value=1.0, required=False, help_text="From 0.1 (focused) to 1.0 (varied)."
+    )
+    maxTokens = serializers.IntegerField(
+        min_value=1, max_value=2**31 - 1, required=False, help_text="The longest answer, in tokens."
+    )
 
 
 class ApiKeyLlm(_Llm):
-    token = IdRef()
+    token = IdRef(help_text="The token holding the provider's API key.")
 
 
 class SelfHostedParams(AuthorizedEndpoint):
@@ -138,8 +142,10 @@ class SelfHostedParams(AuthorizedEndpoint):
 
 
 class SelfHostedLlm(_Llm):
-    baseProvider = choice_field(["ANTHROPIC", "GOOGLE", "OPENAI"], required=False)
-    selfHostedParams = SelfHostedParams()
+    baseProvider = choice_field(
+        ["ANTHROPIC", "GOOGLE", "OPENAI"], required=False, help_text="Whose API the self-hosted model speaks."
+    )
+    selfHostedParams = SelfHostedParams(label="Self-hosted model")
 
 
 LLMS: dict[str, Callable[[], serializers.BaseSerializer[Any]]] = {
@@ -182,21 +188,44 @@ class Collaboration(ApiSerializer):
 
 
 class AgentSerializer(ApiSerializer):
-    name = Localized(allow_blank=False, allow_empty=False)
-    description = Localized(allow_blank=True, required=False)
+    # Labels and help texts are the console's too: its forms are generated from these serializers.
+    name = Localized(allow_blank=False, allow_empty=False, help_text="The agent's name, by language.")
+    description = Localized(allow_blank=True, required=False, help_text="What the agent is for, by language.")
     type = choice_field(Agent.AgentType.values, required=False)
-    enabled = serializers.BooleanField(default=False)
-    userPrompt = text_field(allow_blank=True)
-    triggers = serializers.ListField(child=ByKey(TRIGGERS))
-    llmConfig = ByKey(LLMS, key="provider")
-    mcpServers = serializers.ListField(child=ByKey(ATTACHMENTS))
-    nativeTools = NativeToolRef(many=True, required=False)
-    agentCollaborations = Collaboration(many=True, required=False)
-    maxRecursionLimit = serializers.IntegerField(min_value=1, max_value=50, default=20)
-    enabledMemory = serializers.BooleanField(default=False)
-    requiredScopes = serializers.ListField(child=choice_field(CALLER_TYPES), required=False)
+    enabled = serializers.BooleanField(default=False, help_text="Only an enabled agent answers chats and events.")
+    userPrompt = text_field(
+        allow_blank=True, label="Prompt", help_text="How the agent works, what it may use, with examples."
+    )
+    triggers = serializers.ListField(child=ByKey(TRIGGERS), help_text="What starts a conversation.")
+    llmConfig = ByKey(LLMS, key="provider", label="Model", help_text="The language model the agent uses.")
+    mcpServers = serializers.ListField(child=ByKey(ATTACHMENTS), label="MCP servers")
+    nativeTools = NativeToolRef(many=True, required=False, label="Tools")
+    agentCollaborations = Collaboration(many=True, required=False, label="Hands off to")
+    maxRecursionLimit = serializers.IntegerField(
+        min_value=1,
+        max_value=50,
+        default=20,
+        label="Step limit",
+        help_text="The most reasoning steps in one task (1-50).",
+    )
+    enabledMemory = serializers.BooleanField(
+        default=False, label="Memory", help_text="A session remembers its earlier calls."
+    )
+    requiredScopes = serializers.ListField(
+        child=choice_field(CALLER_TYPES),
+        required=False,
+        label="Callers",
+        help_text="The kinds of caller allowed to run the agent.",
+    )
     icon = text_field(max_length=255, required=False, allow_blank=True)
-    tags = serializers.ListField(child=text_field(max_length=255), required=False)
-    outputFormat = text_field(required=False, allow_blank=True, validators=[json_text])
-    handOff = serializers.BooleanField(required=False)
+    tags = serializers.ListField(child=text_field(max_length=255), required=False, help_text="One per line.")
+    outputFormat = text_field(
+        required=False,
+        allow_blank=True,
+        validators=[json_text],
+        help_text="A JSON Schema the answers follow; empty for free text.",
+    )
+    handOff = serializers.BooleanField(
+        required=False, label="Only for other agents", help_text="It works only for the agents that hand off to it."
+    )
     metadata = Metadata(required=False)

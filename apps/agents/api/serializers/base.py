@@ -140,6 +140,11 @@ class Metadata(ApiSerializer):
 class AuthorizedEndpoint(ApiSerializer):
     """A service at a URL, optionally called with one of the tenant's tokens in a header of its choosing."""
 
-    url = url_field()
-    authorizationHeaderName = text_field(max_length=255, required=False)
-    authorizationHeaderToken = IdRef(required=False)
+    url = url_field(label="URL", help_text="An http:// or https:// address.")
+    authorizationHeaderName = text_field(
+        max_length=255,
+        required=False,
+        label="Authorization header",
+        help_text="The header that carries the credential, such as Authorization.",
+    )
+    authorizationHeaderToken = IdRef(required=False, label="Credential", help_text="The token sent in that header.")

@@ -31,17 +31,25 @@ from apps.core.ids import ID_MAX_LENGTH
 
 
 class SlackConfig(ApiSerializer):
-    teamId = text_field(max_length=255)
-    defaultInboundAgentId = text_field(max_length=ID_MAX_LENGTH, required=False)
-    allowedOperations = serializers.ListField(child=choice_field(SLACK_OPERATIONS), required=False)
+    teamId = text_field(max_length=255, label="Team id", help_text="The Slack workspace, such as T0445953.")
+    defaultInboundAgentId = text_field(
+        max_length=ID_MAX_LENGTH, required=False, label="Inbound agent id", help_text="Answers messages sent to it."
+    )
+    allowedOperations = serializers.ListField(
+        child=choice_field(SLACK_OPERATIONS), required=False, help_text="None ticked: every operation."
+    )
     # `botToken` (a raw Slack secret upstream accepts here) is not declared: it is dropped, never stored.
 
 
 class TeamsConfig(ApiSerializer):
-    teamId = text_field(max_length=255)
-    tenantId = text_field(max_length=255, required=False)
-    defaultInboundAgentId = text_field(max_length=ID_MAX_LENGTH, required=False)
-    allowedOperations = serializers.ListField(child=choice_field(TEAMS_OPERATIONS), required=False)
+    teamId = text_field(max_length=255, label="Team id")
+    tenantId = text_field(max_length=255, required=False, label="Microsoft tenant id")
+    defaultInboundAgentId = text_field(
+        max_length=ID_MAX_LENGTH, required=False, label="Inbound agent id", help_text="Answers messages sent to it."
+    )
+    allowedOperations = serializers.ListField(
+        child=choice_field(TEAMS_OPERATIONS), required=False, help_text="None ticked: every operation."
+    )
 
 
 class RagCustomDatabase(ApiSerializer):
@@ -58,8 +66,8 @@ class RagCustomEmbedding(ApiSerializer):
 
 
 class RagCustomConfig(ApiSerializer):
-    prompt = text_field()
-    maxResults = serializers.IntegerField(min_value=1, max_value=1000, default=5)
+    prompt = text_field(help_text="Tells the agent when and why to search.")
+    maxResults = serializers.IntegerField(min_value=1, max_value=1000, default=5, help_text="1 to 1000.")
     databaseConfig = RagCustomDatabase()
     embeddingConfig = RagCustomEmbedding()
 
@@ -97,7 +105,7 @@ class RagEmporixConfig(ApiSerializer):
 class _Tool(ApiSerializer):
     type = choice_field(Tool.Type.values)
     name = text_field(max_length=NAME_MAX_LENGTH)
-    enabled = serializers.BooleanField(default=False)
+    enabled = serializers.BooleanField(default=False, help_text="Agents use only enabled tools.")
     metadata = Metadata(required=False)
 
 
@@ -154,13 +162,13 @@ class McpTool(ApiSerializer):
 
 class _McpServer(ApiSerializer):
     name = text_field(max_length=NAME_MAX_LENGTH)
-    enabled = serializers.BooleanField(default=False)
+    enabled = serializers.BooleanField(default=False, help_text="Agents use only enabled MCP servers.")
     metadata = Metadata(required=False)
 
 
 class CustomMcpServer(_McpServer):
-    transport = choice_field(TRANSPORTS)
-    config = McpServerConfig()
+    transport = choice_field(TRANSPORTS, help_text="How agents talk to the server (sse is deprecated).")
+    config = McpServerConfig(label="Connection")
 
 
 class DynamicMcpServer(_McpServer):
