@@ -11,11 +11,15 @@ class AgenticConfig(AppConfig):
     def ready(self) -> None:
         from apps.agentic.api.schema import COMPONENTS
         from apps.agentic.events import schema as events_schema
+        from apps.agentic.events.services import event_secrets_reencrypt
         from apps.agentic.runner import run_agent_job
+        from apps.agents.services import OTHER_REENCRYPTIONS
         from apps.core import openapi
         from apps.jobs.models import Job
         from apps.jobs.runners import register_runner
 
         register_runner(Job.Type.AGENT_CHAT, run_agent_job)
+        if event_secrets_reencrypt not in OTHER_REENCRYPTIONS:
+            OTHER_REENCRYPTIONS.append(event_secrets_reencrypt)
         openapi.register(COMPONENTS, path_parameters={"request_id": "requestId", "session_id": "sessionId"})
         openapi.register(events_schema.COMPONENTS)

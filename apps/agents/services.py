@@ -9,7 +9,7 @@ errors of apps/agents/errors.py.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -198,6 +198,19 @@ def _in_use_message(kind: Kind, public_id: str, dependants: Iterable[AnyResource
 class Reencryption:
     reencrypted: int
     unreadable: list[str]  # "tenant/token id" of values no configured key opens
+
+
+# Other apps' secrets encrypted with the same keys (the commerce events' signing secrets), registered from their
+# AppConfig.ready() so that one command re-encrypts them all.
+OTHER_REENCRYPTIONS: list[Callable[[], Reencryption]] = []
+
+
+def secrets_reencrypt() -> Reencryption:
+    """Token values, then every registered kind of secret, encrypted again with the first key."""
+    results = [token_values_reencrypt(), *(reencrypt() for reencrypt in OTHER_REENCRYPTIONS)]
+    return Reencryption(
+        reencrypted=sum(r.reencrypted for r in results), unreadable=[u for r in results for u in r.unreadable]
+    )
 
 
 def token_values_reencrypt(*, batch_size: int = 500) -> Reencryption:

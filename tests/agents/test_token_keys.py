@@ -12,6 +12,8 @@ from cryptography.fernet import Fernet, InvalidToken
 from django.core.management import CommandError, call_command
 from django.test import override_settings
 
+from apps.agentic.events.services import event_secret_get, event_secret_rotate
+from apps.agentic.models import EventSecret
 from apps.agents import crypto
 from apps.agents.models import Kind, Token
 from apps.agents.services import token_values_reencrypt
@@ -56,7 +58,7 @@ def test_reencrypting_moves_every_value_to_the_first_key(tenant: Tenant, other_t
     with override_settings(TOKEN_ENCRYPTION_KEYS=[NEW, LEGACY]):
         call_command("reencrypt_token_values", stdout=out)
 
-    assert "encrypted again with the first key: 2." in out.getvalue()
+    assert "encrypted again with the first key: 2." in out.getvalue()  # two tokens, no event secret
     for token in Token.objects.all():
         assert Fernet(NEW).decrypt(token.encrypted_value.encode()).decode() == SECRET
         with pytest.raises(InvalidToken):
@@ -71,7 +73,7 @@ def test_reencrypting_names_values_no_key_opens_and_leaves_them_as_they_are(tena
     with override_settings(TOKEN_ENCRYPTION_KEYS=[NEW, LEGACY]), pytest.raises(CommandError) as raised:
         call_command("reencrypt_token_values", stdout=StringIO())
 
-    assert "1 token values open with none of TOKEN_ENCRYPTION_KEYS" in str(raised.value)
+    assert "1 token values or secrets open with none of TOKEN_ENCRYPTION_KEYS" in str(raised.value)
     assert "acme/lost" in str(raised.value)
     assert Token.objects.get(pk=lost.pk).encrypted_value == lost.encrypted_value
     assert Fernet(NEW).decrypt(Token.objects.get(public_id="t1").encrypted_value.encode()).decode() == SECRET
@@ -87,3 +89,24 @@ def test_reencrypting_goes_through_every_batch(tenant: Tenant) -> None:
 
     assert (result.reencrypted, result.unreadable) == (3, [])
     assert all(Fernet(NEW).decrypt(token.encrypted_value.encode()) for token in Token.objects.all())
+
+
+@pytest.mark.django_db
+def test_reencrypting_moves_the_commerce_events_signing_secrets_too(tenant: Tenant) -> None:
+    with override_settings(TOKEN_ENCRYPTION_KEYS=[LEGACY]):
+        crypto._fernet.cache_clear()
+        first = event_secret_get(tenant=tenant)
+        second = event_secret_rotate(tenant=tenant)  # the first stays valid for a while, as the previous one
+    crypto._fernet.cache_clear()
+    out = StringIO()
+
+    with override_settings(TOKEN_ENCRYPTION_KEYS=[NEW, LEGACY]):
+        call_command("reencrypt_token_values", stdout=out)
+
+    assert "encrypted again with the first key: 1." in out.getvalue()
+    row = EventSecret.objects.get(tenant=tenant)
+    assert Fernet(NEW).decrypt(row.encrypted_secret.encode()).decode() == second
+    assert Fernet(NEW).decrypt(str(row.encrypted_previous).encode()).decode() == first
+    with override_settings(TOKEN_ENCRYPTION_KEYS=[NEW]):
+        crypto._fernet.cache_clear()
+        assert event_secret_get(tenant=tenant) == second  # readable without the old key

@@ -16,7 +16,8 @@ from apps.agentic.events.errors import EventSecretUnreadable
 from apps.agentic.events.filters import filter_match
 from apps.agentic.models import EventDelivery, EventSecret
 from apps.agentic.services import new_session_id, run_create
-from apps.agents.crypto import encrypt_value
+from apps.agents.crypto import encrypt_value, reencrypt_value
+from apps.agents.services import Reencryption
 from apps.core.timefmt import now_ms
 from apps.tenants.models import Tenant
 
@@ -68,6 +69,23 @@ def event_secret_rotate(*, tenant: Tenant) -> str:
 class Received:
     job_ids: list[str]
     replayed: bool  # the webhook-id had been received before: nothing new was made
+
+
+def event_secrets_reencrypt() -> Reencryption:
+    """Every tenant's event signing secret (and the previous one, while it is still honoured) encrypted again with
+    the first of TOKEN_ENCRYPTION_KEYS (`manage.py reencrypt_token_values`). A maintenance write across tenants."""
+    reencrypted, unreadable = 0, []
+    with transaction.atomic():
+        for row in EventSecret.objects.select_for_update().select_related("tenant").order_by("pk"):
+            current = reencrypt_value(row.encrypted_secret)
+            previous = reencrypt_value(row.encrypted_previous) if row.encrypted_previous else None
+            if current is None or (row.encrypted_previous and previous is None):
+                unreadable.append(f"{row.tenant.name}/commerce events' signing secret")
+                continue
+            row.encrypted_secret, row.encrypted_previous = current, previous
+            row.save(update_fields=["encrypted_secret", "encrypted_previous"])
+            reencrypted += 1
+    return Reencryption(reencrypted=reencrypted, unreadable=unreadable)
 
 
 def event_receive(*, tenant: Tenant, webhook_id: str, body: dict[str, Any]) -> Received:
