@@ -55,7 +55,7 @@ REQUESTS = LogFields(
         "sessionId": "session_id",
         "requestId": "request_id",
         "triggerAgentId": "trigger_agent_id",
-        "severity": "severity",
+        "severity": "severity_rank",  # INFO, WARNING, ERROR (apps.agentic.selectors)
         **_METADATA_SORT,
     },
     searchable={
@@ -86,7 +86,7 @@ SESSIONS = LogFields(
     sortable={
         "sessionId": "session_id",
         "triggerAgentId": "trigger_agent_id",
-        "severity": "severity",
+        "severity": "severity_rank",  # INFO, WARNING, ERROR (apps.agentic.selectors)
         **_METADATA_SORT,
     },
     searchable={

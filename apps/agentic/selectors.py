@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import TypeVar
 
-from django.db.models import Model, Q, QuerySet
+from django.db.models import Case, IntegerField, Model, Q, QuerySet, Value, When
 
 from apps.agentic.fields import REQUESTS, SESSIONS, LogFields
-from apps.agentic.models import AgentRequest, AgentSession, LogMessage
+from apps.agentic.models import AgentRequest, AgentSession, LogMessage, Severity
 from apps.core.ids import is_stored_id
 from apps.core.listing import ListParams, ordering, page_of
 from apps.tenants.selectors import tenant_id_for
@@ -21,8 +21,18 @@ def _for_tenant(model: type[M], tenant: str) -> QuerySet[M]:
     return model._default_manager.none() if tenant_id is None else model._default_manager.filter(tenant_id=tenant_id)
 
 
+# `sort=severity` orders by how bad a run went (INFO, WARNING, ERROR), not by the words' spelling.
+_SEVERITY_RANK = Case(
+    *(When(severity=severity, then=Value(rank)) for rank, severity in enumerate(Severity.values)),
+    default=Value(len(Severity.values)),
+    output_field=IntegerField(),
+)
+
+
 def _page(queryset: QuerySet[M], fields: LogFields, filters: Q, params: ListParams) -> list[M]:
     order = ordering(params.sort, default=fields.default_sort, sortable=fields.sortable, tiebreak=fields.tiebreak)
+    if any("severity_rank" in str(term) for term in order):
+        queryset = queryset.annotate(severity_rank=_SEVERITY_RANK)
     return page_of(queryset.filter(filters).order_by(*order), params)
 
 

@@ -177,6 +177,15 @@ def test_sort_by_agent_and_by_creation(reader, write_run):
     assert reader.get(REQUESTS, {"sort": "messages"}).status_code == 400
 
 
+def test_sort_by_severity_goes_from_info_to_error_not_alphabetically(reader, write_run):
+    for severity in (Severity.WARNING, Severity.ERROR, Severity.INFO):
+        write_run(severity=severity)
+    worst_last = reader.get(REQUESTS, {"sort": "severity:asc"}).body
+    assert [r["severity"] for r in worst_last] == ["INFO", "WARNING", "ERROR"]
+    worst_first = reader.get(SESSIONS, {"sort": "severity:desc"}).body
+    assert [s["severity"] for s in worst_first] == ["ERROR", "WARNING", "INFO"]
+
+
 def test_fields_choose_what_is_returned_and_the_dashboards_selection_works(reader, write_run):
     write_run(collaborators=("billing-agent",))
     dashboard = "id,triggerAgentId,requestId,sessionId,severity,metadata,duration,collaborationAgents"
