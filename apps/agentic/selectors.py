@@ -31,9 +31,10 @@ _SEVERITY_RANK = Case(
 
 def _page(queryset: QuerySet[M], fields: LogFields, filters: Q, params: ListParams) -> list[M]:
     order = ordering(params.sort, default=fields.default_sort, sortable=fields.sortable, tiebreak=fields.tiebreak)
-    if any("severity_rank" in str(term) for term in order):
-        queryset = queryset.annotate(severity_rank=_SEVERITY_RANK)
-    return page_of(queryset.filter(filters).order_by(*order), params)
+    rows = queryset.filter(filters)
+    if any(term.lstrip("-") == "severity_rank" for term in order):
+        rows = rows.annotate(severity_rank=_SEVERITY_RANK)  # type: ignore[assignment]
+    return page_of(rows.order_by(*order), params)
 
 
 def request_list(*, tenant: str, filters: Q, params: ListParams) -> list[AgentRequest]:
