@@ -4,8 +4,9 @@ Two uses, one class: `manage.py demo_model` serves the deterministic `DemoBrain`
 agents with no API key (a self-hosted OPENAI model at this server's URL); the tests give it a `ScriptedBrain` and
 so get a model whose replies, tool calls, usage, latency and HTTP errors they choose.
 
-Only what the runtime uses is implemented: `POST /v1/chat/completions`, not streamed, with `usage` in every answer.
-Token counts are estimated from text lengths (never with a tokenizer).
+Only what the runtime uses is implemented: `POST .../chat/completions`, not streamed, with `usage` in every answer;
+and, for the tests of self-hosted models with baseProvider ANTHROPIC, the same brains behind Anthropic's Messages
+API (`POST .../messages`). Token counts are estimated from text lengths (never with a tokenizer).
 """
 
 from __future__ import annotations
@@ -131,6 +132,48 @@ def completion(body: Body, reply: Reply, number: int) -> Body:
     }
 
 
+def anthropic_message(body: Body, reply: Reply, number: int) -> Body:
+    """The Messages API answer for `reply` (the brains speak chat-completions: see _as_chat)."""
+    content: list[Body] = [{"type": "text", "text": reply.text}] if reply.text else []
+    content += [
+        {"type": "tool_use", "id": f"toolu_{number}_{i}", "name": name, "input": args}
+        for i, (name, args) in enumerate(reply.tool_calls)
+    ]
+    input_tokens = reply.input_tokens or max(1, len(json.dumps(body.get("messages") or [])) // 4)
+    output_tokens = reply.output_tokens or max(1, len(json.dumps(content)) // 4)
+    return {
+        "id": f"msg_demo_{number}",
+        "type": "message",
+        "role": "assistant",
+        "model": str(body.get("model") or "demo"),
+        "content": content,
+        "stop_reason": "tool_use" if reply.tool_calls else "end_turn",
+        "stop_sequence": None,
+        "usage": {"input_tokens": input_tokens, "output_tokens": output_tokens},
+    }
+
+
+def _as_chat(body: Body) -> Body:
+    """A Messages API request seen as chat-completions, which the brains read: tool results become `tool`
+    messages, and tools are offered as functions."""
+    messages: list[Body] = []
+    for message in body.get("messages") or []:
+        content = message.get("content")
+        parts = content if isinstance(content, list) else [{"type": "text", "text": str(content or "")}]
+        for part in parts:
+            if part.get("type") == "tool_result":
+                result = part.get("content")
+                text = " ".join(str(p.get("text", "")) for p in result) if isinstance(result, list) else str(result)
+                messages.append({"role": "tool", "tool_call_id": part.get("tool_use_id"), "content": text})
+            elif part.get("type") == "text":
+                messages.append({"role": message.get("role"), "content": part.get("text")})
+    tools = [
+        {"type": "function", "function": {"name": t.get("name"), "parameters": t.get("input_schema") or {}}}
+        for t in body.get("tools") or []
+    ]
+    return {"model": body.get("model"), "messages": messages, "tools": tools}
+
+
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
     # Connections are kept open between requests, as a model provider's are: a run's second call reuses its first
@@ -139,7 +182,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:  # the name http.server calls
         raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))  # read whole, so the next request parses
-        if self.path.rstrip("/") != "/v1/chat/completions":
+        path = self.path.split("?", 1)[0].rstrip("/")
+        anthropic = path.endswith("/messages")
+        if not anthropic and path != "/v1/chat/completions":
             self._answer(404, {"error": {"message": f"No route {self.path}.", "type": "not_found"}})
             return
         try:
@@ -149,13 +194,15 @@ class _Handler(BaseHTTPRequestHandler):
             return
         owner = self.server.owner
         owner.record(body, {name.lower(): value for name, value in self.headers.items()}, self.client_address)
-        reply = owner.brain(body)
+        reply = owner.brain(_as_chat(body) if anthropic else body)
         if reply.delay:
             time.sleep(reply.delay)
         if reply.status >= 400:
-            self._answer(reply.status, {"error": {"message": reply.error, "type": "server_error"}})
+            error = {"message": reply.error, "type": "api_error" if anthropic else "server_error"}
+            self._answer(reply.status, {"type": "error", "error": error} if anthropic else {"error": error})
             return
-        self._answer(200, completion(body, reply, owner.next_number()))
+        answer = anthropic_message if anthropic else completion
+        self._answer(200, answer(body, reply, owner.next_number()))
 
     def _answer(self, status: int, payload: Body) -> None:
         data = json.dumps(payload).encode()
