@@ -30,8 +30,11 @@ def purge_broker() -> None:
 
 
 @contextmanager
-def thread_worker() -> Iterator[None]:
-    purge_broker()
+def thread_worker(*, purge: bool = True) -> Iterator[None]:
+    """A worker in a thread of the test process. `purge=False` keeps the messages already sent: a test that sent
+    its job's task before the worker starts (and purged the broker itself before that)."""
+    if purge:
+        purge_broker()
     with start_worker(app, pool="solo", concurrency=1, perform_ping_check=False, loglevel="WARNING"):
         yield
 

@@ -36,6 +36,8 @@ SECTIONS = (("agents", "Agents"), ("tools", "Tools"), ("mcpServers", "MCP server
 COUNTS_SHARED_SECONDS = 4
 # The live status endpoint answers for at most this many ids at once (a page of the list holds fewer).
 STATUS_IDS_MAX = 200
+# What a job's page shows that can change while it is open (see job_revision).
+REVISION_FIELDS = ("status", "attempts", "modified_at", "dispatched_at", "started_at")
 
 
 @login_required
@@ -139,6 +141,7 @@ def job_statuses(request: HttpRequest, tenant: str) -> JsonResponse:
             "message": row["message"],
             "modifiedAt": format_instant(row["modified_at"]),
             "finishedAt": format_instant(row["finished_at"]) if row["finished_at"] else None,
+            "revision": job_revision(row),
         }
         for row in selectors.job_statuses(tenant=access.tenant, job_ids=job_ids)
     }
@@ -148,6 +151,13 @@ def job_statuses(request: HttpRequest, tenant: str) -> JsonResponse:
         # Read after the statuses: a run that finished in between has written all its lines by then.
         body["log"] = runs.log_update(tenant=access.tenant, job_id=log_job, after=_line_id(request.GET.get("after")))
     return JsonResponse(body)
+
+
+def job_revision(job: dict[str, Any]) -> str:
+    """What a job's page depends on, as one string: a page that shows another revision is out of date. Starting
+    and handing to the queue change neither the status nor modified_at, but they change the page (its timeline)."""
+    stamps = (job["modified_at"], job["dispatched_at"], job["started_at"])
+    return ";".join([job["status"], str(job["attempts"]), *(format_instant(s) if s else "" for s in stamps)])
 
 
 def _line_id(text: str | None) -> int:
@@ -165,6 +175,7 @@ def job_detail(request: HttpRequest, tenant: str, job_id: str) -> HttpResponse:
         "access": access,
         "section": "jobs",
         "job": job,
+        "revision": job_revision({name: getattr(job, name) for name in REVISION_FIELDS}),
         "timeline": _timeline(job),
         "payload": _payload_summary(job),
         "import_sections": _import_sections(job.import_result),
