@@ -54,7 +54,9 @@ class WorkerProcess:
     """`celery worker` with one prefork child, as `make run` starts it; `kill_child` kills the process running
     the task with SIGKILL, as the kernel's OOM killer would."""
 
-    def __init__(self, **env: str) -> None:
+    def __init__(self, *, heartbeat: bool = False, **env: str) -> None:
+        """`heartbeat`: send Celery's heartbeat events every 2 s, as `make run`'s workers do (off by default: most
+        tests need none, and the events are extra broker traffic)."""
         purge_broker()
         environment = {
             **os.environ,
@@ -70,7 +72,7 @@ class WorkerProcess:
                 os.environ.get("TEST_WORKER_LOG_LEVEL", "WARNING"),
                 "--without-gossip",
                 "--without-mingle",
-                "--without-heartbeat",
+                *([] if heartbeat else ["--without-heartbeat"]),
             ],
             cwd=ROOT,
             env=environment,

@@ -28,7 +28,9 @@ def revision_answered(client: Client, job: Job) -> str:
     return revision
 
 
-def test_the_page_and_the_status_endpoint_agree_on_the_revision(manager_client: Client, catalogue: dict[str, Job]) -> None:
+def test_the_page_and_the_status_endpoint_agree_on_the_revision(
+    manager_client: Client, catalogue: dict[str, Job]
+) -> None:
     job = catalogue["import-run"]
 
     assert revision_on_page(manager_client, job) == revision_answered(manager_client, job)
