@@ -54,9 +54,10 @@ class WorkerProcess:
     """`celery worker` with one prefork child, as `make run` starts it; `kill_child` kills the process running
     the task with SIGKILL, as the kernel's OOM killer would."""
 
-    def __init__(self, *, heartbeat: bool = False, **env: str) -> None:
+    def __init__(self, *, heartbeat: bool = False, hostname: str | None = None, **env: str) -> None:
         """`heartbeat`: send Celery's heartbeat events every 2 s, as `make run`'s workers do (off by default: most
-        tests need none, and the events are extra broker traffic)."""
+        tests need none, and the events are extra broker traffic). `hostname`: the worker's node name (Celery's
+        default is celery@ and this machine's name)."""
         purge_broker()
         environment = {
             **os.environ,
@@ -73,6 +74,7 @@ class WorkerProcess:
                 "--without-gossip",
                 "--without-mingle",
                 *([] if heartbeat else ["--without-heartbeat"]),
+                *(["--hostname", hostname] if hostname else []),
             ],
             cwd=ROOT,
             env=environment,
