@@ -22,8 +22,18 @@ def timeline(page: Page) -> Any:
     return page.locator("ol.timeline")
 
 
+@pytest.fixture
+def refused(page: Page) -> list[str]:
+    """What the browser refused because of the Content-Security-Policy: drawing a page again must need nothing."""
+    found: list[str] = []
+    page.on(
+        "console", lambda message: found.append(message.text) if "Content Security Policy" in message.text else None
+    )
+    return found
+
+
 def test_a_job_page_open_while_a_real_worker_imports_shows_the_result_without_a_reload(
-    page: Page, manager_user: AbstractBaseUser, console_data: ConsoleData
+    page: Page, manager_user: AbstractBaseUser, console_data: ConsoleData, refused: list[str]
 ) -> None:
     purge_broker()  # the import's task must be the only message the worker finds
     signed_in(page, manager_user)
@@ -52,10 +62,11 @@ def test_a_job_page_open_while_a_real_worker_imports_shows_the_result_without_a_
     assert page.evaluate("window.notReloaded") is True
     job = Job.objects.exclude(pk__in=[j.pk for j in console_data.jobs]).get(tenant=console_data.tenant)
     assert job.status == Job.Status.SUCCESS and page.url.endswith(f"/jobs/{job.job_id}/")
+    assert refused == []
 
 
 def test_a_run_that_fails_elsewhere_shows_why_and_the_rerun_button_without_a_reload(
-    page: Page, manager_user: AbstractBaseUser, console_data: ConsoleData
+    page: Page, manager_user: AbstractBaseUser, console_data: ConsoleData, refused: list[str]
 ) -> None:
     job = console_data.running_chat
     Job.objects.filter(pk=job.pk).update(payload={"message": "Where is my order 10482?"})
@@ -74,6 +85,7 @@ def test_a_run_that_fails_elsewhere_shows_why_and_the_rerun_button_without_a_rel
     expect(page.locator("dd[data-cell='message']")).to_have_text("The model did not answer")
     expect(page.get_by_role("button", name="Rerun this agent run")).to_be_visible()
     assert page.evaluate("window.notReloaded") is True
+    assert refused == []
 
 
 # --- 360 px ----------------------------------------------------------------------------------------------------------
