@@ -14,7 +14,8 @@
       return;
     }
     refreshing[jobId] = true;
-    fetch(window.location.href, {headers: {Accept: "text/html"}, credentials: "same-origin"})
+    // The header keeps the server from showing (and so using up) messages meant for the next page the user opens.
+    fetch(window.location.href, {headers: {Accept: "text/html", "X-Live-Refresh": "1"}, credentials: "same-origin"})
       .then(function (response) {
         if (!response.ok) {
           throw new Error("not ok");

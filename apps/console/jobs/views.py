@@ -184,6 +184,8 @@ def job_detail(request: HttpRequest, tenant: str, job_id: str) -> HttpResponse:
         "retries": selectors.job_retries(job=job),
         "retryable": access.can_act and job.retryable,
         "run": runs.run_panel(access=access, job=job) if job.type == Job.Type.AGENT_CHAT else None,
+        # live.js drawing the open page again: messages waiting for the user are left for the next page they open.
+        "keep_messages": request.headers.get("X-Live-Refresh") == "1",
     }
     return render(request, "console/jobs/detail.html", context)
 

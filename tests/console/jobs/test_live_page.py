@@ -80,3 +80,17 @@ def test_the_page_keeps_every_part_that_depends_on_the_state_inside_the_followed
     for part in ('class="actions"', 'class="fields"', "Timeline", "Waiting for a worker", 'data-cell="message"'):
         assert part in inside
     assert 'src="/static/console/live.js"' in page
+
+
+def test_drawing_the_open_page_again_leaves_the_users_messages_for_the_next_page(
+    manager_client: Client, catalogue: dict[str, Job]
+) -> None:
+    job = catalogue["export-bad"]
+    retried = manager_client.post(f"{BASE}/jobs/{job.job_id}/retry")  # leaves a message for the page that follows
+    assert retried.status_code == 302
+
+    refreshed = manager_client.get(f"{BASE}/jobs/{job.job_id}/", HTTP_X_LIVE_REFRESH="1").content.decode()
+    opened = manager_client.get(f"{BASE}/jobs/{job.job_id}/").content.decode()
+
+    assert 'class="messages"' not in refreshed
+    assert 'class="messages"' in opened
