@@ -140,6 +140,9 @@ def test_the_main_console_pages_fit_a_360_px_screen(
         f"{ACME}/jobs/{console_data.running_chat.job_id}/",
         f"{ACME}/agents/",
         f"{ACME}/agents/s-agent-0/",
+        f"{ACME}/agents/s-agent-0/edit",  # a form
+        f"{ACME}/import/",
+        f"{ACME}/members/",
         f"{ACME}/events/",
         f"{ACME}/queue/",
         "/console/workers/",
