@@ -117,6 +117,18 @@ def _mark_ready(name: str) -> None:
         Path(folder, name).touch()
 
 
+@signals.heartbeat_sent.connect
+def _heartbeat_sent(sender: Any, **kwargs: Any) -> None:
+    # The workers page shows each worker's last heartbeat (apps/ops/workers.py). Sent from the worker's event loop
+    # every 2 s: a cache that cannot be written must not stop the worker, and the next beat tries again.
+    from apps.ops.workers import record_heartbeat
+
+    try:
+        record_heartbeat(str(sender.eventer.hostname))
+    except Exception:
+        logging.getLogger(__name__).debug("Could not record the worker's heartbeat", exc_info=True)
+
+
 @signals.worker_ready.connect
 def _worker_ready(**kwargs: Any) -> None:
     # `make run` starts two workers, one per queue (Procfile): the agent runs' one says so.

@@ -30,8 +30,11 @@ def purge_broker() -> None:
 
 
 @contextmanager
-def thread_worker() -> Iterator[None]:
-    purge_broker()
+def thread_worker(*, purge: bool = True) -> Iterator[None]:
+    """A worker in a thread of the test process. `purge=False` keeps the messages already sent: a test that sent
+    its job's task before the worker starts (and purged the broker itself before that)."""
+    if purge:
+        purge_broker()
     with start_worker(app, pool="solo", concurrency=1, perform_ping_check=False, loglevel="WARNING"):
         yield
 
@@ -51,9 +54,19 @@ class WorkerProcess:
     """`celery worker` with one prefork child, as `make run` starts it; `kill_child` kills the process running
     the task with SIGKILL, as the kernel's OOM killer would."""
 
-    def __init__(self, *, output: Path | None = None, log_level: str = "", **env: str) -> None:
+    def __init__(
+        self,
+        *,
+        output: Path | None = None,
+        log_level: str = "",
+        heartbeat: bool = False,
+        hostname: str | None = None,
+        **env: str,
+    ) -> None:
         """With `output`, a folder, the worker's standard output and error are written to worker.stdout and
-        worker.stderr there (long runs would fill a pipe)."""
+        worker.stderr there (long runs would fill a pipe). `heartbeat`: send Celery's heartbeat events every 2 s, as
+        `make run`'s workers do (off by default: most tests need none, and the events are extra broker traffic).
+        `hostname`: the worker's node name (Celery's default is celery@ and this machine's name)."""
         purge_broker()
         self.output = output
         environment = {
@@ -71,7 +84,8 @@ class WorkerProcess:
                 log_level or os.environ.get("TEST_WORKER_LOG_LEVEL", "WARNING"),
                 "--without-gossip",
                 "--without-mingle",
-                "--without-heartbeat",
+                *([] if heartbeat else ["--without-heartbeat"]),
+                *(["--hostname", hostname] if hostname else []),
             ],
             cwd=ROOT,
             env=environment,

@@ -58,6 +58,7 @@ tenant_pages: list[URLPattern] = [
     path("jobs/<page_id:job_id>/retry", actions.job_retry, name="job-retry"),
     path("jobs/<page_id:job_id>/cancel", actions.job_cancel, name="job-cancel"),
     path("audit/", jobs.audit, name="audit"),
+    path("queue/", workers.tenant_queue, name="queue"),
     # The catalogue: agents, tools, MCP servers and tokens, export and import, API clients.
     path("agents/export", catalogue.agents_export, name="agents-export"),
     path("agents/<page_id:public_id>/try", catalogue.agent_try, name="agents-try"),

@@ -146,6 +146,15 @@ def is_api(request: HttpRequest) -> bool:
     return request.path.startswith(API_PREFIXES)
 
 
+# Pages other than the API's get the console's 403.html, 404.html and 500.html (templates/), each with a link back.
+
+
+def permission_denied(request: HttpRequest, exception: Exception) -> HttpResponse:
+    if is_api(request):
+        return JsonResponse(error_body(403, str(exception) or "Forbidden."), status=403)
+    return defaults.permission_denied(request, exception)
+
+
 def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
     if is_api(request):
         return JsonResponse(error_body(404, "No such resource or operation."), status=404)
@@ -155,6 +164,8 @@ def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
 def server_error(request: HttpRequest) -> HttpResponse:
     if is_api(request):
         return JsonResponse(error_body(500, "Internal error; the incident is logged."), status=500)
+    # Django renders 500.html without the request's context: the page needs neither the database nor a signed-in
+    # user, which may be what failed.
     return defaults.server_error(request)
 
 

@@ -41,6 +41,9 @@ def readiness() -> Readiness:
 
 
 def database_check() -> str:
+    # A connection made here gives up after DATABASE_CONNECT_TIMEOUT_SECONDS on PostgreSQL (config/settings/base.py):
+    # a database host that hangs answers 503 in seconds instead of holding the probe until the orchestrator's own
+    # timeout.
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")

@@ -1,14 +1,16 @@
-"""Reads across every tenant, for platform admins only: how the job queue is doing as a whole."""
+"""How the job queue is doing: across every tenant (for platform admins only), and for one tenant (its managers)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from django.db.models import Count, Min, Q
+from django.db.models import Count, Min, Q, QuerySet
 from django.utils import timezone
 
 from apps.jobs.models import Job
+from apps.tenants.models import Tenant
 
 THROUGHPUT_WINDOW = timedelta(hours=1)
 
@@ -36,15 +38,37 @@ def waiting_jobs() -> Waiting:
     return Waiting(count=found["count"], oldest_created_at=found["oldest"])
 
 
-def job_throughput(*, now: datetime | None = None) -> list[Throughput]:
-    """Per job type, the jobs that finished within the last hour: how many per minute, and the share that failed."""
-    since = (now or timezone.now()) - THROUGHPUT_WINDOW
-    rows = (
+@dataclass(frozen=True)
+class TenantQueue:
+    waiting: int  # no worker has started them yet
+    running: int  # a worker has started them
+    oldest_waiting_created_at: datetime | None
+
+
+def tenant_queue(*, tenant: Tenant) -> TenantQueue:
+    """The tenant's unfinished jobs, waiting and running, in one query (on the tenant's status index)."""
+    waiting = Q(started_at__isnull=True)
+    found = Job.objects.filter(tenant=tenant, status=Job.Status.IN_PROGRESS).aggregate(
+        waiting=Count("pk", filter=waiting),
+        running=Count("pk", filter=~waiting),
+        oldest=Min("created_at", filter=waiting),
+    )
+    return TenantQueue(waiting=found["waiting"], running=found["running"], oldest_waiting_created_at=found["oldest"])
+
+
+def finished_since(since: datetime) -> QuerySet[Job, Any]:
+    """Per type, the jobs finished since `since` and how many of them failed (on the jobs_finished index)."""
+    return (
         Job.objects.filter(finished_at__gte=since)
         .values("type")
         .annotate(finished=Count("pk"), failed=Count("pk", filter=Q(status=Job.Status.FAILURE)))
         .order_by("type")
     )
+
+
+def job_throughput(*, now: datetime | None = None) -> list[Throughput]:
+    """Per job type, the jobs that finished within the last hour: how many per minute, and the share that failed."""
+    rows = finished_since((now or timezone.now()) - THROUGHPUT_WINDOW)
     minutes = THROUGHPUT_WINDOW.total_seconds() / 60
     return [
         Throughput(

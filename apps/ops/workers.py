@@ -5,7 +5,12 @@ Asking workers is a broadcast that waits for answers: a ping waits its whole tim
 workers there are. The ping's answers name the workers; the inspections that follow are addressed to exactly those
 and return as soon as each has answered. Whenever any worker answers, the time is kept in the cache as "last seen",
 which the console's banner reads (apps/ops/context.py) without asking the workers itself more than once every few
-seconds."""
+seconds.
+
+Workers also send Celery's heartbeat event every 2 s (unless started with --without-heartbeat; task events, -E, are
+not needed for it). Rather than keep an event consumer running in every web process, as Flower does, each worker
+writes the time of its own heartbeat into the cache as it sends it (config/celery.py: record_heartbeat), and the
+page reads those times: a heartbeat counts as "last seen" too."""
 
 from __future__ import annotations
 
@@ -27,6 +32,10 @@ PING_TIMEOUT_SECONDS = 1.0
 OVERVIEW_KEY = "ops:workers:overview"
 REFRESHING_KEY = "ops:workers:refreshing"
 LAST_SEEN_KEY = "ops:workers:last-seen"
+HEARTBEAT_KEY = "ops:workers:heartbeat:"  # + the worker's hostname
+# A heartbeat time is kept long enough to say "last heartbeat 3 h ago" of a worker that answers pings but whose
+# heartbeats stopped; a worker that is gone is no longer asked about.
+HEARTBEAT_KEEP_SECONDS = 24 * 3600
 # kombu's Redis transport keeps a queue's higher priorities in lists named after it with this separator.
 PRIORITY_SEPARATOR = "\x06\x16"
 PRIORITY_STEPS = (3, 6, 9)
@@ -40,6 +49,7 @@ class Worker:
     running: int
     uptime_seconds: int | None
     answered_at: float  # time.time() of its ping answer
+    heartbeat_at: float | None = None  # time.time() of its last heartbeat; None: none recorded
 
 
 @dataclass(frozen=True)
@@ -82,7 +92,13 @@ def ask_workers() -> list[Worker]:
     except (OperationalError, OSError):
         # The broker went away between the ping and now: show the workers by name, without their details.
         stats, active, queues = {}, {}, {}
-    return [_worker(name, stats.get(name, {}), active.get(name), queues.get(name), now) for name in sorted(answered)]
+    heartbeats = cache.get_many([HEARTBEAT_KEY + name for name in answered])
+    return [
+        _worker(
+            name, stats.get(name, {}), active.get(name), queues.get(name), now, heartbeats.get(HEARTBEAT_KEY + name)
+        )
+        for name in sorted(answered)
+    ]
 
 
 def ping_workers() -> list[str]:
@@ -101,6 +117,13 @@ def ping_workers() -> list[str]:
     return names
 
 
+def record_heartbeat(hostname: str) -> None:
+    """Called in the worker as it sends a heartbeat: the page shows when, and the banner counts it as "seen"."""
+    now = time.time()
+    cache.set(HEARTBEAT_KEY + hostname, now, timeout=HEARTBEAT_KEEP_SECONDS)
+    cache.set(LAST_SEEN_KEY, now, timeout=None)
+
+
 def last_seen() -> float | None:
     """When a worker last answered (time.time()), as far as this installation's cache knows."""
     value = cache.get(LAST_SEEN_KEY)
@@ -108,7 +131,12 @@ def last_seen() -> float | None:
 
 
 def _worker(
-    name: str, stats: dict[str, Any], active: list[Any] | None, queues: list[dict[str, Any]] | None, now: float
+    name: str,
+    stats: dict[str, Any],
+    active: list[Any] | None,
+    queues: list[dict[str, Any]] | None,
+    now: float,
+    heartbeat: Any,
 ) -> Worker:
     pool = stats.get("pool") or {}
     concurrency = pool.get("max-concurrency")
@@ -120,6 +148,7 @@ def _worker(
         running=len(active or []),
         uptime_seconds=int(uptime) if isinstance(uptime, (int, float)) else None,
         answered_at=now,
+        heartbeat_at=float(heartbeat) if isinstance(heartbeat, (int, float)) else None,
     )
 
 

@@ -115,6 +115,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL;",
     }
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+# PostgreSQL: how long a new connection may take before it fails. libpq waits forever by default, so a database
+# host that drops packets would hang /readyz (and every request) instead of failing it; libpq counts at least 2 s.
+# A connect_timeout in DATABASE_URL's query string wins.
+DATABASE_CONNECT_TIMEOUT_SECONDS = env_int("DATABASE_CONNECT_TIMEOUT_SECONDS", 3, minimum=2)
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", DATABASE_CONNECT_TIMEOUT_SECONDS)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Users' passwords keep Django's default (PBKDF2); API client secrets use the keyed hash (CLIENT_SECRET_HASHER below),

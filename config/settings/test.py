@@ -50,11 +50,14 @@ if not REDIS_URL:  # noqa: F405
     }
 
 # Rate-limit counters and the rest of the cache: a namespace of this run's own (tests/conftest.py empties it before
-# every test), so neither a console running on the same checkout nor another run meets them.
+# every test), so neither a console running on the same checkout nor another run meets them. Named once per run and
+# passed on through the environment, like the broker: the worker processes the tests start write what the web reads
+# (the workers' heartbeats).
+_TEST_CACHE = os.environ.setdefault("TEST_CACHE_NAME", f"test-cache-{os.getpid()}")
 if REDIS_URL:  # noqa: F405
-    CACHES["default"]["KEY_PREFIX"] = f"aic-test-{os.getpid()}"  # noqa: F405
+    CACHES["default"]["KEY_PREFIX"] = f"aic-{_TEST_CACHE}"  # noqa: F405
 else:
-    CACHES["default"]["LOCATION"] = str(VAR_DIR / f"test-cache-{os.getpid()}")  # noqa: F405
+    CACHES["default"]["LOCATION"] = str(VAR_DIR / _TEST_CACHE)  # noqa: F405
 
 # Agent runs: the tests' model and MCP servers listen on this machine.
 AGENT_EGRESS_ALLOWED_HOSTS = ["127.0.0.1"]

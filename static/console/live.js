@@ -1,9 +1,44 @@
 // Rows and pages of jobs in progress follow their status (poll.js); the URL to ask comes from the script tag.
 // A page showing an agent run's transcript ([data-transcript] inside the job's element) also asks for the lines
 // written since the last one it shows, and appends them.
+// A job's own page (its element has data-revision) is fetched again whenever the job's revision changes, and its
+// element replaced by the new one: everything the server shows for the new state, not only the status.
 (function () {
   "use strict";
   var url = document.currentScript.dataset.url;
+  var refreshing = {};
+
+  function refresh(element) {
+    var jobId = element.dataset.jobId;
+    if (refreshing[jobId]) {
+      return;
+    }
+    refreshing[jobId] = true;
+    // The header keeps the server from showing (and so using up) messages meant for the next page the user opens.
+    fetch(window.location.href, {headers: {Accept: "text/html", "X-Live-Refresh": "1"}, credentials: "same-origin"})
+      .then(function (response) {
+        if (!response.ok) {
+          throw new Error("not ok");
+        }
+        return response.text();
+      })
+      .then(function (html) {
+        var page = new DOMParser().parseFromString(html, "text/html");
+        var fresh = page.querySelector('[data-job-id="' + CSS.escape(jobId) + '"][data-revision]');
+        if (!fresh) {  // signed out meanwhile, or the job was deleted
+          throw new Error("gone");
+        }
+        var current = document.querySelector('[data-job-id="' + CSS.escape(jobId) + '"][data-revision]');
+        current.replaceWith(document.adoptNode(fresh));
+      })
+      .catch(function () {
+        var finished = element.querySelector('[data-cell="finished"]');
+        if (finished) {
+          finished.hidden = false;
+        }
+      })
+      .finally(function () { delete refreshing[jobId]; });
+  }
 
   function pending() {
     return Array.prototype.slice.call(document.querySelectorAll('[data-job-id][data-status="in_progress"]'));
@@ -26,6 +61,9 @@
       element.classList.add("gone");
       return;
     }
+    if (element.dataset.revision !== undefined && job.revision !== element.dataset.revision) {
+      refresh(element);
+    }
     show(element, job.status);
     var text = job.message || "";
     element.querySelectorAll('[data-cell="message"]').forEach(function (message) {
@@ -34,10 +72,6 @@
       message.textContent = whole || text.length <= 300 ? text : text.slice(0, 299) + "\u2026";
     });
     if (job.status !== "in_progress") {
-      var finished = element.querySelector('[data-cell="finished"]');
-      if (finished) {
-        finished.hidden = false;
-      }
       element.querySelectorAll("[data-hide-when-finished]").forEach(function (part) { part.hidden = true; });
     }
   }

@@ -115,6 +115,7 @@ def test_the_pages_tested_are_every_console_page_there_is() -> None:
         "events-rotate",
         "login",
         "workers",
+        "queue",
     }
     assert tested == catalogue_names
     assert {name for name in _console_url_names() if name.startswith(("dashboard", "jobs", "job-"))} - NOT_PAGES == {
@@ -162,6 +163,13 @@ def test_the_commerce_events_pages_carry_the_strict_policy(world: ApiClient, man
 
 def test_the_workers_page_carries_the_strict_policy(platform_admin_client: Client) -> None:
     response = platform_admin_client.get("/console/workers/")
+
+    assert response.status_code == 200
+    assert_strict(response)
+
+
+def test_a_tenants_queue_page_carries_the_strict_policy(manager_client: Client, world: ApiClient) -> None:
+    response = manager_client.get("/console/acme/queue/")
 
     assert response.status_code == 200
     assert_strict(response)

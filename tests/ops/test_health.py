@@ -112,6 +112,59 @@ def test_readyz_answers_503_naming_the_database_without_its_error_text(monkeypat
     }
 
 
+@pytest.fixture
+def silent_postgres() -> Iterator[int]:
+    """A port that takes TCP connections and never says a word: a PostgreSQL host that hangs, as one behind a
+    firewall that drops packets, or a server stuck before it answers the start-up message."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(8)  # the kernel completes the handshakes; nothing ever accepts or answers them
+        yield int(listener.getsockname()[1])
+
+
+@pytest.mark.django_db
+def test_readyz_answers_503_within_the_connect_timeout_when_postgresql_hangs(
+    settings: Any, silent_postgres: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from django.db import connections
+    from django.db.backends.postgresql.base import DatabaseWrapper
+
+    from apps.ops import checks
+    from config.env import env_database
+
+    # The database as the settings make it for a PostgreSQL URL (config/settings/base.py), on the silent port.
+    monkeypatch.setenv("PROBE_TEST_DATABASE_URL", f"postgres://app:secret@127.0.0.1:{silent_postgres}/console")
+    database = env_database("PROBE_TEST_DATABASE_URL", "")
+    database.setdefault("OPTIONS", {})["connect_timeout"] = settings.DATABASE_CONNECT_TIMEOUT_SECONDS
+    hanging = DatabaseWrapper(connections.configure_settings({"default": database})["default"], "probe")
+    monkeypatch.setattr(checks, "connection", hanging)
+
+    started = time.monotonic()
+    response = PROBE.get("/readyz")
+    took = time.monotonic() - started
+
+    assert response.status_code == 503
+    assert body(response)["checks"]["database"] == "unreachable (OperationalError)"
+    assert 1.5 < took < settings.DATABASE_CONNECT_TIMEOUT_SECONDS + 2  # the timeout, not a refusal, ended it
+
+
+def test_a_postgresql_database_gets_a_connect_timeout_unless_its_url_sets_one(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+) -> None:
+    from tests.test_settings import load_base_settings
+
+    url = "postgres://console@db.internal:5432/aiconsole"
+    monkeypatch.delenv("DATABASE_CONNECT_TIMEOUT_SECONDS", raising=False)
+
+    default = load_base_settings(monkeypatch, tmp_path, DATABASE_URL=url)["DATABASES"]["default"]
+    in_url = load_base_settings(monkeypatch, tmp_path, DATABASE_URL=f"{url}?connect_timeout=10")
+    chosen = load_base_settings(monkeypatch, tmp_path, DATABASE_URL=url, DATABASE_CONNECT_TIMEOUT_SECONDS="7")
+
+    assert default["OPTIONS"]["connect_timeout"] == 3
+    assert str(in_url["DATABASES"]["default"]["OPTIONS"]["connect_timeout"]) == "10"
+    assert chosen["DATABASES"]["default"]["OPTIONS"]["connect_timeout"] == 7
+
+
 @pytest.mark.django_db
 def test_readyz_answers_503_when_the_file_brokers_folder_is_gone(settings: Any, tmp_path: Any) -> None:
     settings.CELERY_BROKER_URL = "filesystem://"

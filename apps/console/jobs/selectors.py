@@ -166,7 +166,7 @@ def job_retries(*, job: Job) -> list[dict[str, Any]]:
 
 def job_statuses(*, tenant: Tenant, job_ids: list[str]) -> list[dict[str, Any]]:
     """The status of the tenant's jobs among `job_ids`; ids of other tenants' (or deleted) jobs are left out."""
-    columns = ("job_id", "status", "message", "modified_at", "finished_at")
+    columns = ("job_id", "status", "message", "modified_at", "finished_at", "dispatched_at", "started_at", "attempts")
     return list(_jobs(tenant).filter(job_id__in=job_ids).values(*columns))
 
 

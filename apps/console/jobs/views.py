@@ -36,6 +36,8 @@ SECTIONS = (("agents", "Agents"), ("tools", "Tools"), ("mcpServers", "MCP server
 COUNTS_SHARED_SECONDS = 4
 # The live status endpoint answers for at most this many ids at once (a page of the list holds fewer).
 STATUS_IDS_MAX = 200
+# What a job's page shows that can change while it is open (see job_revision).
+REVISION_FIELDS = ("status", "attempts", "modified_at", "dispatched_at", "started_at")
 
 
 @login_required
@@ -140,6 +142,7 @@ def job_statuses(request: HttpRequest, tenant: str) -> JsonResponse:
             "message": row["message"],
             "modifiedAt": format_instant(row["modified_at"]),
             "finishedAt": format_instant(row["finished_at"]) if row["finished_at"] else None,
+            "revision": job_revision(row),
         }
         for row in selectors.job_statuses(tenant=access.tenant, job_ids=job_ids)
     }
@@ -149,6 +152,13 @@ def job_statuses(request: HttpRequest, tenant: str) -> JsonResponse:
         # Read after the statuses: a run that finished in between has written all its lines by then.
         body["log"] = runs.log_update(tenant=access.tenant, job_id=log_job, after=_line_id(request.GET.get("after")))
     return JsonResponse(body)
+
+
+def job_revision(job: dict[str, Any]) -> str:
+    """What a job's page depends on, as one string: a page that shows another revision is out of date. Starting
+    and handing to the queue change neither the status nor modified_at, but they change the page (its timeline)."""
+    stamps = (job["modified_at"], job["dispatched_at"], job["started_at"])
+    return ";".join([job["status"], str(job["attempts"]), *(format_instant(s) if s else "" for s in stamps)])
 
 
 def _line_id(text: str | None) -> int:
@@ -166,6 +176,7 @@ def job_detail(request: HttpRequest, tenant: str, job_id: str) -> HttpResponse:
         "access": access,
         "section": "jobs",
         "job": job,
+        "revision": job_revision({name: getattr(job, name) for name in REVISION_FIELDS}),
         "timeline": _timeline(job),
         "payload": _payload_summary(job),
         "import_sections": _import_sections(job.import_result),
@@ -174,6 +185,8 @@ def job_detail(request: HttpRequest, tenant: str, job_id: str) -> HttpResponse:
         "retries": selectors.job_retries(job=job),
         "retryable": access.can_act and job.retryable,
         "run": runs.run_panel(access=access, job=job) if job.type == Job.Type.AGENT_CHAT else None,
+        # live.js drawing the open page again: messages waiting for the user are left for the next page they open.
+        "keep_messages": request.headers.get("X-Live-Refresh") == "1",
     }
     return render(request, "console/jobs/detail.html", context)
 

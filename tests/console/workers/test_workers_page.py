@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import socket
 import time
 from datetime import timedelta
@@ -10,14 +11,16 @@ from typing import Any
 import pytest
 import redis
 from django.core.cache import cache
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from apps.jobs.models import Job
 from apps.ops import context, workers
-from apps.ops.selectors import job_throughput, waiting_jobs
+from apps.ops.selectors import finished_since, job_throughput, waiting_jobs
 from apps.tenants.models import Tenant
-from tests.worker import WorkerProcess
+from tests.worker import WorkerProcess, wait_for
 
 PAGE = "/console/workers/"
 
@@ -83,6 +86,58 @@ def test_many_page_loads_within_a_few_seconds_ask_the_workers_once(
     assert asked == [1]
 
 
+def test_many_page_loads_within_a_few_seconds_read_the_job_table_once(
+    platform_admin_client: Client, asked: list[int], make_job: Any
+) -> None:
+    make_job(status="success", finished_at=timezone.now())
+    job_queries: list[int] = []
+    for _ in range(3):
+        with CaptureQueriesContext(connection) as queries:
+            assert platform_admin_client.get(PAGE).status_code == 200
+        job_queries.append(sum('"jobs_job"' in query["sql"] for query in queries))
+
+    assert job_queries[0] >= 2  # the waiting jobs and the throughput
+    assert job_queries[1:] == [0, 0]
+
+
+def test_a_workers_last_heartbeat_is_shown_from_what_it_recorded(
+    platform_admin_client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(workers, "ping_workers", lambda: ["celery@beating", "celery@silent"])
+    monkeypatch.setattr(workers.app.control, "inspect", lambda **kwargs: SilentInspect())
+    workers.record_heartbeat("celery@beating")
+    cache.set(workers.HEARTBEAT_KEY + "celery@beating", time.time() - 3, timeout=60)
+
+    text = platform_admin_client.get(PAGE).content.decode()
+
+    beating = text.split("celery@beating", 1)[1].split("</tr>", 1)[0]
+    silent = text.split("celery@silent", 1)[1].split("</tr>", 1)[0]
+    assert '<td class="heartbeat">3 s ago</td>' in beating or '<td class="heartbeat">4 s ago</td>' in beating
+    assert "none received" in silent
+
+
+def test_a_heartbeat_counts_as_a_worker_seen_for_the_banner(db: Any) -> None:
+    assert workers.last_seen() is None
+
+    workers.record_heartbeat("celery@host")
+
+    seen = workers.last_seen()
+    assert seen is not None and time.time() - seen < 2
+
+
+class SilentInspect:
+    """Celery's inspect, answered by nobody: workers known only by their ping."""
+
+    def stats(self) -> None:
+        return None
+
+    def active(self) -> None:
+        return None
+
+    def active_queues(self) -> None:
+        return None
+
+
 def test_the_page_shows_jobs_finished_per_type_with_their_failure_rate(
     platform_admin_client: Client, asked: list[int], make_job: Any
 ) -> None:
@@ -110,6 +165,17 @@ def test_throughput_is_one_query_grouped_by_type(make_job: Any, django_assert_nu
     assert rows["EXPORT"].failure_rate == 1.0 and rows["EXPORT"].finished == 1
     assert rows["IMPORT"].failure_rate == 0.0 and rows["IMPORT"].finished == 2
     assert rows["IMPORT"].per_minute == pytest.approx(2 / 60)
+
+
+def test_the_throughput_query_can_read_the_last_hour_from_the_finished_index(db: Any) -> None:
+    query = finished_since(timezone.now() - timedelta(hours=1))
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # A test table is tiny, and a scan of it cheaper than any index: ask whether the index can serve at all.
+            cursor.execute("SET LOCAL enable_seqscan = off")
+        plan = query.explain()
+
+    assert "jobs_finished" in plan
 
 
 def test_the_oldest_waiting_job_is_the_oldest_not_yet_started(make_job: Any) -> None:
@@ -214,20 +280,25 @@ def test_a_real_worker_is_listed_and_once_it_stops_waiting_jobs_raise_the_banner
     monkeypatch.setattr(context, "PROBE_EVERY_SECONDS", 0)
     monkeypatch.setattr(workers, "OVERVIEW_SECONDS", 0)
     make_job(status="in_progress")  # no task was sent: it waits whatever the worker does
-    worker = WorkerProcess()
+    worker = WorkerProcess(heartbeat=True)
     try:
         worker.wait_ready()
+        hostname = f"celery@{socket.gethostname()}"
+        wait_for(lambda: cache.get(workers.HEARTBEAT_KEY + hostname), what="the worker's first heartbeat")
         listed = platform_admin_client.get(PAGE).content.decode()
         while_running = manager_client.get("/console/acme/").content.decode()
     finally:
         worker.stop()
     settings.WORKER_MISSING_AFTER_SECONDS = 1
     time.sleep(1.2)
+    seen = workers.last_seen()
 
     after = manager_client.get("/console/acme/").content.decode()
     admin_after = platform_admin_client.get(PAGE).content.decode()
 
-    assert f"celery@{socket.gethostname()}" in listed
+    assert hostname in listed
+    assert re.search(r'<td class="heartbeat">\d s ago</td>', listed)
+    assert seen is not None and time.time() - seen > 1  # no heartbeat after it stopped
     assert '<span class="badge">agents</span> <span class="badge">celery</span>' in listed
     assert "missing-workers" not in while_running
     assert 'id="missing-workers"' in after and "no worker has answered\n    for " in after
