@@ -76,6 +76,7 @@ format: $(DEV_STAMP) ## format the code and apply ruff's safe fixes
 bench: $(DEV_STAMP) ## benchmarks on PostgreSQL, written to docs/benchmarks.md
 	@$(BIN)/python -m config.keys local
 	$(BIN)/python bench/run.py
+	$(BIN)/python bench/load.py
 	$(BIN)/python bench/transfer.py
 	$(BIN)/python bench/agents.py
 

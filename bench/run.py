@@ -72,7 +72,7 @@ def prepare_database(env: dict[str, str], args: argparse.Namespace) -> None:
     )
 
 
-def start_server(env: dict[str, str]) -> subprocess.Popen[bytes]:
+def start_server(env: dict[str, str], workers: int = 3, threads: int = 3) -> subprocess.Popen[bytes]:
     server = subprocess.Popen(
         [
             str(ROOT / ".venv/bin/gunicorn"),
@@ -80,11 +80,11 @@ def start_server(env: dict[str, str]) -> subprocess.Popen[bytes]:
             "--bind",
             f"{HOST}:{PORT}",
             "--workers",
-            "3",
+            str(workers),
             "--worker-class",
             "gthread",
             "--threads",
-            "3",
+            str(threads),
             "--log-level",
             "warning",
         ],
