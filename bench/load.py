@@ -17,6 +17,7 @@ import os
 import platform
 import random
 import statistics
+import subprocess
 import threading
 import time
 from datetime import UTC, datetime
@@ -115,7 +116,10 @@ def run_load(args: argparse.Namespace, env: dict[str, str]) -> dict[str, Any]:
         elapsed = time.time() - started
     finally:
         server.terminate()
-        server.wait(10)
+        try:
+            server.wait(10)
+        except subprocess.TimeoutExpired:
+            server.kill()  # a worker still busy with a request of the run
     ok = [ms for _, ms, status in results if status == 200]
     by_kind = {
         kind: [ms for k, ms, status in results if k == kind and status == 200] for kind in ("list", "search", "get")
