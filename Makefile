@@ -55,7 +55,7 @@ run: check-port $(RUN_STAMP) ## serve the console on http://127.0.0.1:$PORT (800
 	@exec $(BIN)/python scripts/serve.py start
 
 test: $(DEV_STAMP) chromium ## run the whole test suite (SQLite unless DATABASE_URL is set)
-	$(BIN)/pytest
+	$(BIN)/pytest --durations=20
 
 # The browser tests drive Debian's Chromium (never a browser Playwright downloads); the OpenID provider the tests
 # start needs Node.js 20.19 or newer. Both are checked here so a missing one is named before the run.

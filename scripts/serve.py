@@ -26,9 +26,6 @@ from typing import NoReturn
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = ROOT / ".venv" / "bin"
-sys.path.insert(0, str(ROOT))
-from config.lifetime import end_with_parent  # noqa: E402  (the project's own, found from here)
-
 DEFAULTS = {"HOST": "127.0.0.1", "PORT": "8000", "APP_VAR_DIR": str(ROOT / "var")}
 # Handed by `start` to the processes honcho runs (the Procfile reads the first two).
 HOST_VAR, PORT_VAR = "MAKE_RUN_HOST", "MAKE_RUN_PORT"
@@ -228,6 +225,10 @@ def demo_model() -> NoReturn:
     port = os.environ.get(DEMO_PORT_VAR, "")
     child: subprocess.Popen[bytes] | None = None
     # Like the workers (config/celery.py), it ends with make run, however hurried the stop; and so does its child.
+    # Imported here: the rest of this launcher runs on the standard library alone, before anything is installed.
+    sys.path.insert(0, str(ROOT))
+    from config.lifetime import end_with_parent
+
     end_with_parent()
 
     def stop(*_: object) -> NoReturn:

@@ -22,6 +22,7 @@ from oauth2_provider.models import get_access_token_model
 
 from apps.accounts.models import ApiClient
 from apps.accounts.services import IssuedClient, api_client_create
+from apps.core import logs
 from apps.jobs.models import Job
 from apps.tenants.models import Tenant
 from tests.contract import validate_response
@@ -139,6 +140,15 @@ def _remove_the_test_broker() -> Iterator[None]:
         shutil.rmtree(location, ignore_errors=True)
     if "test-metrics-" in str(settings.METRICS_DIR):
         shutil.rmtree(settings.METRICS_DIR, ignore_errors=True)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_log_context() -> Iterator[None]:
+    """Every test starts with no log context: code a test runs directly (a job's runner, say) binds the fields a
+    worker's task would, and nothing of them may reach the next test's lines."""
+    token = logs.enter({})
+    yield
+    logs.leave(token)
 
 
 @pytest.fixture(autouse=True)

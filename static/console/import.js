@@ -31,4 +31,6 @@
     form.requestSubmit ? form.requestSubmit() : form.submit();
   });
   input.addEventListener("change", showName);
+  // A file chosen before this script ran (a fast hand, or the browser restoring the form) is named too.
+  showName();
 })();
