@@ -31,7 +31,7 @@ class Reply:
     tool_calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     input_tokens: int | None = None  # None: estimated from the request
     output_tokens: int | None = None  # None: estimated from the answer
-    delay: float = 0.0  # seconds to wait before answering
+    delay: float = 0.0  # seconds from the request's arrival to the answer
     status: int = 200
     error: str = "The demo model failed."
 
@@ -181,6 +181,7 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
     def do_POST(self) -> None:  # the name http.server calls
+        arrived = time.monotonic()
         raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))  # read whole, so the next request parses
         path = self.path.split("?", 1)[0].rstrip("/")
         anthropic = path.endswith("/messages")
@@ -196,7 +197,9 @@ class _Handler(BaseHTTPRequestHandler):
         owner.record(body, {name.lower(): value for name, value in self.headers.items()}, self.client_address)
         reply = owner.brain(_as_chat(body) if anthropic else body)
         if reply.delay:
-            time.sleep(reply.delay)
+            # The answer leaves `delay` seconds after the request arrived, as a provider's latency is measured:
+            # this server's own work is part of it, not added to it.
+            time.sleep(max(0.0, reply.delay - (time.monotonic() - arrived)))
         if reply.status >= 400:
             error = {"message": reply.error, "type": "api_error" if anthropic else "server_error"}
             self._answer(reply.status, {"type": "error", "error": error} if anthropic else {"error": error})
