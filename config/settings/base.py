@@ -115,6 +115,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL;",
     }
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Django's backend, but a connection used within the last moment is not health-checked (apps/core/postgresql).
+    DATABASES["default"]["ENGINE"] = "apps.core.postgresql"
+# A reused PostgreSQL connection idle this long is checked with `SELECT 1` before a request uses it; one used more
+# recently is known good, and skipping the check saves a round trip on every busy request. 0: check every time.
+DATABASE_HEALTH_CHECK_IDLE_SECONDS = env_int("DATABASE_HEALTH_CHECK_IDLE_SECONDS", 5, minimum=0)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Users' passwords keep Django's default (PBKDF2); API client secrets use the keyed hash (CLIENT_SECRET_HASHER below),
