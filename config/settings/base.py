@@ -71,11 +71,12 @@ MIDDLEWARE = [
     "apps.accounts.middleware.ProviderFormAction",
     "apps.core.middleware.BodySizeLimit",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    # Django's session, CSRF, user and messages middleware, skipped on the API's paths (bearer tokens, no session).
+    "apps.core.middleware.ConsoleSessionMiddleware",
     "django.middleware.common.CommonMiddleware",
-    "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    "apps.core.middleware.ConsoleCsrfViewMiddleware",
+    "apps.core.middleware.ConsoleAuthenticationMiddleware",
+    "apps.core.middleware.ConsoleMessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # 400 for a NUL in the path or query string and for too many query parameters; the console's 503 page.
     "apps.core.middleware.RequestInputMiddleware",
@@ -152,7 +153,7 @@ STORAGES = {
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["apps.accounts.authentication.BearerTokenAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["apps.accounts.permissions.HasTenantScope"],
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_RENDERER_CLASSES": ["apps.core.renderers.FastJSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["apps.core.parsers.JsonParser"],
     "EXCEPTION_HANDLER": "apps.core.errors.api_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
