@@ -4,12 +4,16 @@ every time with DATABASE_HEALTH_CHECK_IDLE_SECONDS=0."""
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, cast
 
 import pytest
-from django.db import DatabaseError, connection
+from django.db import DatabaseError
+from django.db import connection as default_connection
 
+from apps.core.postgresql.base import DatabaseWrapper
 from tests.core.test_budget import on_postgresql
+
+connection = cast(DatabaseWrapper, default_connection)
 
 pytestmark = [pytest.mark.django_db, on_postgresql]
 

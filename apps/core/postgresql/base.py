@@ -17,7 +17,9 @@ from django.conf import settings
 from django.db.backends.postgresql import base
 
 
-class DatabaseWrapper(base.DatabaseWrapper):  # type: ignore[misc]  # django-stubs has no type for it
+class DatabaseWrapper(base.DatabaseWrapper):
+    health_check_done: bool  # set by Django's base class, which the stubs leave out
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.used_at: float | None = None  # time.monotonic() of the last query the server answered
