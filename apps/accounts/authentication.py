@@ -38,8 +38,12 @@ def principal_from_access_token(raw: str) -> ApiPrincipal:
     checksum = hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()
     row = (
         # Inner joins: a token without a client, or a client without a tenant, is no token.
-        AccessToken.objects.filter(token_checksum=checksum, application__tenant__isnull=False, application__revoked_at=None)
-        .values_list("expires", "scope", "application__client_id", "application__tenant_id", "application__tenant__name")
+        AccessToken.objects.filter(
+            token_checksum=checksum, application__tenant__isnull=False, application__revoked_at=None
+        )
+        .values_list(
+            "expires", "scope", "application__client_id", "application__tenant_id", "application__tenant__name"
+        )
         .first()
     )
     if row is None:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from apps.tenants.selectors import tenant_id_for
 
@@ -21,7 +22,7 @@ class ApiPrincipal:
         return scope in self.scopes
 
 
-def tenant_id_of(principal: ApiPrincipal) -> int | None:
+def tenant_id_of(principal: ApiPrincipal | Any) -> int | None:  # Any: DRF types request.auth loosely
     """The primary key of the principal's tenant (the path's: the permission check matched them); None when there
     is no such tenant. Tokens issued here carry it, so only external tokens cost a query."""
     if principal.tenant_id is not None:
