@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db.models import F, Q, QuerySet, Sum
 from django.db.models.functions import Substr
 
+from apps.core.compiled import CompiledQuery
 from apps.core.ids import is_stored_id
 from apps.core.listing import (
     DEEP_OFFSET,
@@ -107,18 +108,23 @@ def _kept_count(tenant_id: int | None, filters: Q) -> int | None:
 
 
 def _by_id(tenant: str, job_id: str) -> QuerySet[Job]:
-    return _by_tenant_id_and_id(tenant_id_for(name=tenant), job_id)
-
-
-def _by_tenant_id_and_id(tenant_id: int | None, job_id: str) -> QuerySet[Job]:
     # PostgreSQL cannot compare text holding a NUL with its ids (and no id holds one): no such job, not a 500.
-    return _for_tenant_id(tenant_id).filter(job_id=job_id) if is_stored_id(job_id) else Job.objects.none()
+    return _for_tenant(tenant).filter(job_id=job_id) if is_stored_id(job_id) else Job.objects.none()
 
 
-def job_row(*, tenant_id: int | None, job_id: str, params: ListParams | None = None) -> dict[str, Any] | None:
-    columns = _columns(params.fields if params is not None else None)
-    row: dict[str, Any] | None = _values(_by_tenant_id_and_id(tenant_id, job_id), columns).first()
-    return row
+# A job by tenant and id, with every column the representation shows: the API's most frequent read, compiled once.
+_JOB_ROW = CompiledQuery(
+    lambda tenant_id, job_id: _values(Job.objects.filter(tenant_id=tenant_id, job_id=job_id), _columns(None)),
+    tenant_id=-1,
+    job_id="example-job-id",
+)
+
+
+def job_row(*, tenant_id: int | None, job_id: str) -> dict[str, Any] | None:
+    """The job as a `values()` row of every column the representation shows; None when there is no such job."""
+    if tenant_id is None or not is_stored_id(job_id):  # no id holds a NUL, which PostgreSQL cannot compare
+        return None
+    return _JOB_ROW.first(tenant_id=tenant_id, job_id=job_id)
 
 
 def export_bundle_size(*, job: Job) -> tuple[int, str] | None:
