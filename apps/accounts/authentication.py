@@ -52,15 +52,20 @@ def principal_from_access_token(raw: str) -> ApiPrincipal:
     row = _CALLER.first(checksum=checksum)
     if row is None:
         raise InvalidToken()
-    expires, scope, client_id, tenant_id, tenant_name = row.values()
-    if expires <= timezone.now():
+    if row["expires"] <= timezone.now():
         raise ExpiredToken()
-    scopes = scope.split()
+    scopes = row["scope"].split()
+    tenant_name = row["application__tenant__name"]
     tenants = [s[len(TENANT_SCOPE_PREFIX) :] for s in scopes if s.startswith(TENANT_SCOPE_PREFIX)]
     # The scope names the tenant the token was issued for; its client's tenant is the one it may act for.
     if tenants != [tenant_name]:
         raise InvalidToken()
-    return ApiPrincipal(tenant=tenant_name, scopes=frozenset(scopes), client_id=client_id, tenant_id=tenant_id)
+    return ApiPrincipal(
+        tenant=tenant_name,
+        scopes=frozenset(scopes),
+        client_id=row["application__client_id"],
+        tenant_id=row["application__tenant_id"],
+    )
 
 
 class BearerTokenAuthentication(BaseAuthentication):
