@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
-from run import HOST, Caller, Request, publish, start_server, token_for
+from run import HOST, Caller, Request, publish, sample_ids, start_server, token_for
 
 START, END = "<!-- load:start -->", "<!-- load:end -->"
 
@@ -74,18 +74,6 @@ def client_process(
     out.put(results)
 
 
-def job_ids(caller: Caller, tenant: str) -> list[str]:
-    """Ids of the tenant's newest 3,000 jobs (or all, when it has fewer)."""
-    ids: list[str] = []
-    for page in (1, 2, 3):
-        _, _, data = caller(Request("GET", f"/ai-service/{tenant}/jobs?pageSize=1000&pageNumber={page}&fields=id"))
-        jobs = json.loads(data)
-        if not isinstance(jobs, list) or not jobs:
-            break
-        ids += [job["id"] for job in jobs]
-    return ids
-
-
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
@@ -95,7 +83,7 @@ def run_load(args: argparse.Namespace, env: dict[str, str]) -> dict[str, Any]:
     server = start_server(env, workers=args.workers, threads=args.threads)
     try:
         tokens = {tenant: token_for(env, tenant) for tenant in args.tenants}
-        ids = {tenant: job_ids(Caller(tokens[tenant]), tenant) for tenant in args.tenants}
+        ids = {tenant: sample_ids(Caller(tokens[tenant]), tenant) for tenant in args.tenants}
         for tenant in args.tenants:  # warm every gunicorn worker's caches and connections
             caller = Caller(tokens[tenant])
             for _ in range(50):

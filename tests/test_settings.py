@@ -262,7 +262,7 @@ def test_the_settings_take_their_values_from_the_environment(clean_env: pytest.M
 
     assert settings["DEBUG"] is True
     assert settings["ALLOWED_HOSTS"] == ["console.example.com", "api.example.com"]
-    assert settings["DATABASES"]["default"]["ENGINE"] == "django.db.backends.postgresql"
+    assert settings["DATABASES"]["default"]["ENGINE"] == "apps.core.postgresql"
     assert settings["DATABASES"]["default"]["HOST"] == "db.internal"
     assert settings["CELERY_BROKER_URL"] == "redis://cache.internal:6379/2"
     assert settings["OAUTH2_PROVIDER"]["ACCESS_TOKEN_EXPIRE_SECONDS"] == 600

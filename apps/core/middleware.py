@@ -14,13 +14,18 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from django.conf import settings
+from django.contrib.auth.middleware import AuthenticationMiddleware
+from django.contrib.messages.middleware import MessageMiddleware
+from django.contrib.sessions.middleware import SessionMiddleware
 from django.core.exceptions import TooManyFieldsSent
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.middleware.csrf import CsrfViewMiddleware
 from django.shortcuts import render
 from django.urls import Resolver404, resolve
+from django.utils.deprecation import MiddlewareMixin
 
 from apps.core import logs
 from apps.core.budget import QueryTimeout
@@ -71,6 +76,36 @@ class RequestLogMiddleware:
         session = getattr(request, "session", None)
         if session is not None and session.session_key is not None and request.user.is_authenticated:
             logs.bind(user_id=str(request.user.pk))
+
+
+M = TypeVar("M", bound=type[MiddlewareMixin])
+
+
+def console_only(middleware: M) -> M:
+    """`middleware`, run on every path but the API's. The API authenticates each request by its bearer token and
+    keeps no session: it has no use for a session, a CSRF check, a user from the session or messages, and an API
+    request skips their work (on the console's paths they run exactly as Django's)."""
+
+    class ConsoleOnly(middleware):  # type: ignore[valid-type,misc]  # a class made from the argument
+        def __call__(self, request: HttpRequest) -> Any:
+            if is_api(request):
+                return self.get_response(request)
+            return super().__call__(request)
+
+        def process_view(self, request: HttpRequest, *args: Any) -> Any:
+            if is_api(request) or not hasattr(super(), "process_view"):
+                return None
+            return super().process_view(request, *args)
+
+    ConsoleOnly.__name__ = ConsoleOnly.__qualname__ = f"ConsoleOnly{middleware.__name__}"
+    return cast(M, ConsoleOnly)
+
+
+# Listed in MIDDLEWARE in place of Django's.
+ConsoleSessionMiddleware = console_only(SessionMiddleware)
+ConsoleCsrfViewMiddleware = console_only(CsrfViewMiddleware)
+ConsoleAuthenticationMiddleware = console_only(AuthenticationMiddleware)
+ConsoleMessageMiddleware = console_only(MessageMiddleware)
 
 
 def _route(request: HttpRequest) -> str:

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db.models import F, Q, QuerySet, Sum
 from django.db.models.functions import Substr
 
+from apps.core.compiled import CompiledQuery
 from apps.core.ids import is_stored_id
 from apps.core.listing import (
     DEEP_OFFSET,
@@ -35,7 +36,11 @@ TIEBREAK = "job_id"
 
 
 def _for_tenant(tenant: str) -> QuerySet[Job]:
-    tenant_id = tenant_id_for(name=tenant)
+    return _for_tenant_id(tenant_id_for(name=tenant))
+
+
+def _for_tenant_id(tenant_id: int | None) -> QuerySet[Job]:
+    # The API's reads start here, with the tenant its token lookup already read: no query for the tenant.
     return Job.objects.none() if tenant_id is None else Job.objects.filter(tenant_id=tenant_id)
 
 
@@ -59,14 +64,14 @@ def _values(queryset: QuerySet[Job], columns: list[str]) -> QuerySet[Job, dict[s
     return rows
 
 
-def job_list(*, tenant: str, filters: Q, params: ListParams) -> list[dict[str, Any]]:
+def job_list(*, tenant_id: int | None, filters: Q, params: ListParams) -> list[dict[str, Any]]:
     """One page of a tenant's jobs as `values()` rows holding the columns the field selection needs."""
     order = ordering(params.sort, default=DEFAULT_SORT, sortable=SORTABLE, tiebreak=TIEBREAK)
-    jobs = _for_tenant(tenant).filter(filters).order_by(*order)
+    jobs = _for_tenant_id(tenant_id).filter(filters).order_by(*order)
     # A deep page of a filter the kept counts answer knows where the end is: see page_of. The total is read a
     # moment before the page, so jobs written in between shift a page read from the end by as many rows, as
     # they shift any page between two requests.
-    total = _kept_count(tenant, filters) if params.offset >= DEEP_OFFSET else None
+    total = _kept_count(tenant_id, filters) if params.offset >= DEEP_OFFSET else None
     return page_of(_values(jobs, _columns(params.fields)), params, key=TIEBREAK, total=total, keys=jobs)
 
 
@@ -74,13 +79,13 @@ def job_list(*, tenant: str, filters: Q, params: ListParams) -> list[dict[str, A
 KEPT_COUNT_COLUMNS = ("type", "status")
 
 
-def job_count(*, tenant: str, filters: Q) -> Total:
+def job_count(*, tenant_id: int | None, filters: Q) -> Total:
     """How many of the tenant's jobs match `filters`: in constant time from the kept counts when the filter is
     only type and status terms, otherwise counted up to API_TOTAL_COUNT_MAX."""
-    kept = _kept_count(tenant, filters)
+    kept = _kept_count(tenant_id, filters)
     if kept is not None:
         return Total(kept)
-    return bounded_count(_for_tenant(tenant).filter(filters), settings.API_TOTAL_COUNT_MAX)
+    return bounded_count(_for_tenant_id(tenant_id).filter(filters), settings.API_TOTAL_COUNT_MAX)
 
 
 def job_kept_counts(*, tenant_id: int) -> dict[tuple[str, str], int]:
@@ -90,13 +95,14 @@ def job_kept_counts(*, tenant_id: int) -> dict[tuple[str, str], int]:
     return {(job_type, status): n for job_type, status, n in rows.order_by()}
 
 
-def _kept_count(tenant: str, filters: Q) -> int | None:
+def _kept_count(tenant_id: int | None, filters: Q) -> int | None:
     """The number of matching jobs from JobCount; None when `filters` is not one it can answer."""
     allowed = equality_terms(filters, KEPT_COUNT_COLUMNS)
     if allowed is None:
         return None
-    # A join on the name, unlike the jobs' queries: the table is tiny, and it saves the tenant's round trip.
-    counts = JobCount.objects.filter(tenant__name=tenant, **{f"{column}__in": v for column, v in allowed.items()})
+    if tenant_id is None:
+        return 0
+    counts = JobCount.objects.filter(tenant_id=tenant_id, **{f"{column}__in": v for column, v in allowed.items()})
     total: int | None = counts.aggregate(total=Sum("n"))["total"]
     return total or 0
 
@@ -106,10 +112,19 @@ def _by_id(tenant: str, job_id: str) -> QuerySet[Job]:
     return _for_tenant(tenant).filter(job_id=job_id) if is_stored_id(job_id) else Job.objects.none()
 
 
-def job_row(*, tenant: str, job_id: str, params: ListParams | None = None) -> dict[str, Any] | None:
-    columns = _columns(params.fields if params is not None else None)
-    row: dict[str, Any] | None = _values(_by_id(tenant, job_id), columns).first()
-    return row
+# A job by tenant and id, with every column the representation shows: the API's most frequent read, compiled once.
+_JOB_ROW = CompiledQuery(
+    lambda tenant_id, job_id: _values(Job.objects.filter(tenant_id=tenant_id, job_id=job_id), _columns(None)),
+    tenant_id=-1,
+    job_id="example-job-id",
+)
+
+
+def job_row(*, tenant_id: int | None, job_id: str) -> dict[str, Any] | None:
+    """The job as a `values()` row of every column the representation shows; None when there is no such job."""
+    if tenant_id is None or not is_stored_id(job_id):  # no id holds a NUL, which PostgreSQL cannot compare
+        return None
+    return _JOB_ROW.first(tenant_id=tenant_id, job_id=job_id)
 
 
 def export_bundle_size(*, job: Job) -> tuple[int, str] | None:

@@ -71,11 +71,12 @@ MIDDLEWARE = [
     "apps.accounts.middleware.ProviderFormAction",
     "apps.core.middleware.BodySizeLimit",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    # Django's session, CSRF, user and messages middleware, skipped on the API's paths (bearer tokens, no session).
+    "apps.core.middleware.ConsoleSessionMiddleware",
     "django.middleware.common.CommonMiddleware",
-    "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    "apps.core.middleware.ConsoleCsrfViewMiddleware",
+    "apps.core.middleware.ConsoleAuthenticationMiddleware",
+    "apps.core.middleware.ConsoleMessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # 400 for a NUL in the path or query string and for too many query parameters; the console's 503 page.
     "apps.core.middleware.RequestInputMiddleware",
@@ -115,11 +116,17 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL;",
     }
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Django's backend, but a connection used within the last moment is not health-checked (apps/core/postgresql).
+    DATABASES["default"]["ENGINE"] = "apps.core.postgresql"
+# A reused PostgreSQL connection idle this long is checked with `SELECT 1` before a request uses it; one used more
+# recently is known good, and skipping the check saves a round trip on every busy request. 0: check every time.
+DATABASE_HEALTH_CHECK_IDLE_SECONDS = env_int("DATABASE_HEALTH_CHECK_IDLE_SECONDS", 5, minimum=0)
 # PostgreSQL: how long a new connection may take before it fails. libpq waits forever by default, so a database
 # host that drops packets would hang /readyz (and every request) instead of failing it; libpq counts at least 2 s.
 # A connect_timeout in DATABASE_URL's query string wins.
 DATABASE_CONNECT_TIMEOUT_SECONDS = env_int("DATABASE_CONNECT_TIMEOUT_SECONDS", 3, minimum=2)
-if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+if DATABASES["default"]["ENGINE"] == "apps.core.postgresql":
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", DATABASE_CONNECT_TIMEOUT_SECONDS)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -152,7 +159,7 @@ STORAGES = {
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["apps.accounts.authentication.BearerTokenAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["apps.accounts.permissions.HasTenantScope"],
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_RENDERER_CLASSES": ["apps.core.renderers.FastJSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["apps.core.parsers.JsonParser"],
     "EXCEPTION_HANDLER": "apps.core.errors.api_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",

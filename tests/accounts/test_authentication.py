@@ -8,6 +8,8 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from oauth2_provider.models import get_access_token_model
 
@@ -166,6 +168,35 @@ def test_it_answers_401_for_a_token_that_does_not_name_exactly_one_tenant(
 
     assert response.status_code == 401
     assert response.json() == INVALID
+
+
+def test_it_answers_401_for_a_token_naming_another_tenant_than_its_clients(
+    api: ApiClientForTests, tenant: Tenant, other_tenant: Tenant, issue_client: Callable[..., IssuedClient]
+) -> None:
+    """The client's tenant is the one a token may act for: a scope naming another one is not trusted."""
+    raw = secrets.token_urlsafe(24)
+    get_access_token_model().objects.create(
+        application=issue_client(tenant).client,
+        token=raw,
+        expires=timezone.now() + timedelta(hours=1),
+        scope=f"{READ} tenant=globex",
+    )
+
+    response = api.get("/ai-service/globex/jobs", HTTP_AUTHORIZATION=f"Bearer {raw}")
+
+    assert response.status_code == 401
+    assert response.json() == INVALID
+
+
+def test_the_token_its_client_and_tenant_are_read_in_one_query(reader: ApiClientForTests, job: Job) -> None:
+    """The API's hot path: the token's query names the tenant, so reading a job takes two queries in all."""
+    with CaptureQueriesContext(connection) as queries:
+        response = reader.get(f"/ai-service/acme/jobs/{job.job_id}")
+
+    assert response.status_code == 200
+    token, read = (q["sql"] for q in queries)
+    assert "oauth2_provider_accesstoken" in token and '"tenants_tenant"."name"' in token
+    assert "jobs_job" in read and "tenants_tenant" not in read
 
 
 def test_it_never_answers_with_a_drf_detail_body_on_401(api: ApiClientForTests, tenant: Tenant) -> None:

@@ -76,7 +76,7 @@ def test_every_page_holds_what_offset_finds(tenant, other_tenant, shallow, jobs,
         add_jobs(tenant, jobs)
         add_jobs(other_tenant, jobs[:5])  # another tenant's jobs, counted apart, are never on the page
 
-        page = selectors.job_list(tenant="acme", filters=filter_from_q(q, SEARCHABLE), params=params)
+        page = selectors.job_list(tenant_id=tenant.pk, filters=filter_from_q(q, SEARCHABLE), params=params)
 
         assert [row["job_id"] for row in page] == by_offset(tenant, q, sort, params.offset, params.offset + page_size)
         transaction.set_rollback(True)

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from apps.jobs import selectors
 from tests.core.test_budget import on_postgresql, slow_down
@@ -103,10 +104,17 @@ def test_the_connection_serves_the_next_request_after_a_cancelled_one(query_jobs
     assert {job["id"] for job in response.body} == {"j1", "j2"}
 
 
-def test_reading_one_job_has_the_budget_too(manager, jobs, monkeypatch, settings):
-    slow_down(monkeypatch, settings, selectors, "job_row")
+def test_reading_one_job_by_its_id_opens_no_budget_transaction(manager, jobs, settings):
+    """One row by its unique key cannot be made expensive by the client: it is read in a single round trip, with
+    no transaction around it to set the budget."""
+    settings.API_STATEMENT_TIMEOUT_MS = 200
 
-    assert_too_slow(manager.get(f"{LIST}/j1"))
+    with CaptureQueriesContext(connection) as queries:
+        response = manager.get(f"{LIST}/j1")
+
+    assert response.status_code == 200
+    assert [q["sql"].split()[0] for q in queries] == ["SELECT", "SELECT"]  # the token, then the job
+    assert "statement_timeout" not in " ".join(q["sql"] for q in queries)
 
 
 @on_postgresql
