@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
-from run import HOST, Caller, Request, publish, sample_ids, start_server, token_for
+from run import HOST, Caller, Request, bench_env, publish, sample_ids, start_server, token_for
 
 START, END = "<!-- load:start -->", "<!-- load:end -->"
 
@@ -159,14 +159,7 @@ def main() -> None:
     parser.add_argument("--tenants", nargs=2, default=["big001", "small001"], help="a big and a small tenant")
     parser.add_argument("--no-doc", action="store_true")
     args = parser.parse_args()
-    env = {
-        **os.environ,
-        "DATABASE_URL": os.environ.get("BENCH_DATABASE_URL", f"postgres://postgres@{HOST}:5432/aiconsole_bench"),
-        "LOG_LEVEL": "WARNING",
-        "DJANGO_DEBUG": "false",
-    }
-    env.pop("REDIS_URL", None)
-    r = run_load(args, env)
+    r = run_load(args, bench_env())
     print(json.dumps({k: v for k, v in r.items() if k != "kinds"}), r["kinds"])
     publish(write_doc(args, r), args.no_doc, START, END)
 

@@ -79,6 +79,18 @@ def prepare_database(env: dict[str, str], args: argparse.Namespace) -> None:
     )
 
 
+def bench_env() -> dict[str, str]:
+    """The environment the benchmarks' servers run in: the seeded database, no broker, production settings."""
+    env = {
+        **os.environ,
+        "DATABASE_URL": os.environ.get("BENCH_DATABASE_URL", f"postgres://postgres@{HOST}:5432/aiconsole_bench"),
+        "LOG_LEVEL": "WARNING",
+        "DJANGO_DEBUG": "false",
+    }
+    env.pop("REDIS_URL", None)
+    return env
+
+
 def start_server(
     env: dict[str, str], app: str = "config.wsgi", port: int = PORT, workers: int = 3, threads: int = 3
 ) -> subprocess.Popen[bytes]:
@@ -384,13 +396,7 @@ def main() -> None:
     parser.add_argument("--reuse", action="store_true", help="keep the seeded database from the last run")
     parser.add_argument("--no-doc", action="store_true", help="print the table, leave docs/benchmarks.md alone")
     args = parser.parse_args()
-    env = {
-        **os.environ,
-        "DATABASE_URL": os.environ.get("BENCH_DATABASE_URL", f"postgres://postgres@{HOST}:5432/aiconsole_bench"),
-        "LOG_LEVEL": "WARNING",
-        "DJANGO_DEBUG": "false",
-    }
-    env.pop("REDIS_URL", None)
+    env = bench_env()
     if args.reuse:
         manage(env, "migrate", "--noinput", "-v0")
     else:
