@@ -19,10 +19,8 @@ from typing import Any, TypeVar, cast
 from django.conf import settings
 from django.contrib.auth.middleware import AuthenticationMiddleware
 from django.contrib.messages.middleware import MessageMiddleware
-from django.contrib.sessions.middleware import SessionMiddleware
 from django.core.exceptions import TooManyFieldsSent
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.middleware.csrf import CsrfViewMiddleware
 from django.shortcuts import render
 from django.urls import Resolver404, resolve
 from django.utils.deprecation import MiddlewareMixin
@@ -73,9 +71,10 @@ class RequestLogMiddleware:
         logs.bind(tenant=tenant if isinstance(tenant, str) else None)
         # Only a request that brought a session (the console's) has a user to name: looking at the user reads the
         # session, which would add `Vary: Cookie` to every API answer.
-        session = getattr(request, "session", None)
-        if session is not None and session.session_key is not None and request.user.is_authenticated:
-            logs.bind(user_id=str(request.user.pk))
+        # The API's paths have no user at all (ConsoleAuthenticationMiddleware).
+        session, user = getattr(request, "session", None), getattr(request, "user", None)
+        if user is not None and session is not None and session.session_key is not None and user.is_authenticated:
+            logs.bind(user_id=str(user.pk))
 
 
 M = TypeVar("M", bound=type[MiddlewareMixin])
@@ -83,8 +82,8 @@ M = TypeVar("M", bound=type[MiddlewareMixin])
 
 def console_only(middleware: M) -> M:
     """`middleware`, run on every path but the API's. The API authenticates each request by its bearer token and
-    keeps no session: it has no use for a session, a CSRF check, a user from the session or messages, and an API
-    request skips their work (on the console's paths they run exactly as Django's)."""
+    keeps no session: it has no use for a user from the session or for messages, and an API request skips their
+    work (on the console's paths they run exactly as Django's)."""
 
     class ConsoleOnly(middleware):  # type: ignore[valid-type,misc]  # a class made from the argument
         def __call__(self, request: HttpRequest) -> Any:
@@ -102,8 +101,6 @@ def console_only(middleware: M) -> M:
 
 
 # Listed in MIDDLEWARE in place of Django's.
-ConsoleSessionMiddleware = console_only(SessionMiddleware)
-ConsoleCsrfViewMiddleware = console_only(CsrfViewMiddleware)
 ConsoleAuthenticationMiddleware = console_only(AuthenticationMiddleware)
 ConsoleMessageMiddleware = console_only(MessageMiddleware)
 
