@@ -39,7 +39,7 @@ from apps.agentic.runtime.state import (
     Timeouts,
     timed_out,
 )
-from apps.agentic.runtime.tools import LoggedToolset, mcp_toolset, transfer_tool_name
+from apps.agentic.runtime.tools import LoggedToolset, close_idle_sessions, mcp_toolset, transfer_tool_name
 from apps.agentic.specs import AgentSpec, ModelSpec, RunFailed
 
 __all__ = [
@@ -62,6 +62,7 @@ async def run_agent(
     # Longest first, so that a secret containing another is replaced whole.
     run = RunState(journal, timeouts, sorted((s for s in spec.all_secrets() if s), key=len, reverse=True))
     run.limits = UsageLimits(request_limit=spec.request_limit, total_tokens_limit=spec.max_tokens)
+    await close_idle_sessions()
     watcher = asyncio.create_task(_watch(run))
     try:
         output, messages = await _guarded(spec, message, history, run)

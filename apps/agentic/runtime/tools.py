@@ -135,6 +135,15 @@ async def mcp_toolset(server: Any, run: RunState, *, agent_id: str, label: str) 
     )
 
 
+async def close_idle_sessions() -> None:
+    """Close the kept sessions nobody used for MCP_SESSION_IDLE_SECONDS (called as every run starts): a server no run
+    asks for any more does not keep a session (and a connection) of every worker open."""
+    now = time.monotonic()
+    for key, session in list(_sessions.items()):
+        if now - session.used > MCP_SESSION_IDLE_SECONDS and _sessions.pop(key, None) is not None:
+            await session.close()
+
+
 async def _reusable(session: _Session, now: float) -> bool:
     if (
         session.broken

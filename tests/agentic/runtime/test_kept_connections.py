@@ -91,6 +91,23 @@ def test_a_session_older_than_its_maximum_age_is_replaced(worker, tenant, model,
     assert listings_since(mcp.recorder, seen) == 2
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_session_left_idle_is_closed_when_the_next_run_starts(worker, tenant, model, mcp, monkeypatch):
+    mcp_server(tenant, "orders", mcp.url)
+    agent(tenant, "a", model.url, servers=("orders",))
+    two_runs(tenant, model)
+    kept = list(tools._sessions.values())
+    assert kept and not any(session.release.is_set() for session in kept)
+
+    monkeypatch.setattr(tools, "MCP_SESSION_IDLE_SECONDS", 0.0)
+    agent(tenant, "b", model.url)  # no MCP server: the run only finds the others idle
+    model.brain = ScriptedBrain(Reply(text="Hello."))
+    assert finished(start(tenant, "b", "Hi")).status == Job.Status.SUCCESS
+
+    assert all(session.release.is_set() for session in kept)
+    assert not {id(session) for session in tools._sessions.values()} & {id(session) for session in kept}
+
+
 def test_the_bridge_makes_the_calls_in_the_starting_thread_in_order() -> None:
     made: list[tuple[str, str]] = []
 
