@@ -1,17 +1,22 @@
 """A time budget for the reads a client can make expensive: lists and searches whose filter, sort and total the
 client chooses. One request must not keep the database busy for minutes.
 
-On PostgreSQL the budget is `statement_timeout`, set with `set_config(..., true)` (`SET LOCAL`) inside a
-transaction: it ends with the transaction, so a connection reused by the next request (CONN_MAX_AGE) or by a
-worker never keeps it. SQLite has no statement timeout; there sqlite3's progress handler interrupts a query that
-runs past the deadline, which has the same effect for a single process.
+On PostgreSQL the budget is `statement_timeout`, which the backend (apps.core.postgresql) gives the block's queries
+and takes back from the first query after it; a connection reused by the next request (CONN_MAX_AGE) or by a worker
+never runs a query with a budget that is not its own. SQLite has no statement timeout; there sqlite3's progress
+handler interrupts a query that runs past the deadline, which has the same effect for a single process.
+
+A query cancelled for running past the budget raises QueryTimeout where it ran, so that the API's and the console's
+error handling turn it into a 503 whichever layer opened the budget. Budgets nest: the innermost one counts.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from functools import partial
+from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, OperationalError, connections, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
@@ -34,58 +39,68 @@ class QueryTimeout(Exception):
 
 @contextmanager
 def statement_budget(milliseconds: int, *, using: str = DEFAULT_DB_ALIAS) -> Iterator[None]:
-    """Run the block's queries with at most `milliseconds` each (0: no budget); a query cancelled for running
-    longer raises QueryTimeout. The block must only read: on PostgreSQL it runs in a transaction of its own."""
+    """Run the block's queries with at most `milliseconds` each (0: the budget around it, if any); a query
+    cancelled for running longer raises QueryTimeout."""
     connection = connections[using]
     if milliseconds <= 0:
         yield
-    elif connection.vendor == "postgresql":
-        with _postgresql_budget(connection, milliseconds, using):
-            yield
+        return
+    limit: AbstractContextManager[Any] = nullcontext()
+    if connection.vendor == "postgresql":
+        limit = connection.statement_timeout(milliseconds)  # type: ignore[attr-defined]  # apps.core.postgresql
     elif connection.vendor == "sqlite":
-        with _sqlite_budget(connection, milliseconds):
-            yield
-    else:
+        limit = _sqlite_deadline(connection, time.monotonic() + milliseconds / 1000)
+    # Within a transaction, a cancelled query would abort it all: the block gets a savepoint, rolled back instead.
+    savepoint: AbstractContextManager[Any] = (
+        transaction.atomic(using=using) if connection.in_atomic_block else nullcontext()
+    )
+    with limit, savepoint, connection.execute_wrapper(partial(_cancelled_as_timeout, milliseconds)):
         yield
 
 
-@contextmanager
-def _postgresql_budget(connection: BaseDatabaseWrapper, milliseconds: int, using: str) -> Iterator[None]:
-    from psycopg.errors import QueryCanceled  # only installed where PostgreSQL is used
-
-    outer = connection.in_atomic_block
-    with transaction.atomic(using=using):
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT current_setting('statement_timeout'), set_config('statement_timeout', %s, true)",
-                [f"{milliseconds}ms"],
-            )
-            previous = cursor.fetchone()[0]
-        try:
-            yield
-        except OperationalError as exc:
-            if isinstance(exc.__cause__, QueryCanceled):
-                raise QueryTimeout(milliseconds) from exc
-            raise
-        if outer:
-            # Within an outer transaction, SET LOCAL outlives the released savepoint until that transaction
-            # ends: give the rest of it its own timeout back.
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT set_config('statement_timeout', %s, true)", [previous])
-
-
-@contextmanager
-def _sqlite_budget(connection: BaseDatabaseWrapper, milliseconds: int) -> Iterator[None]:
-    connection.ensure_connection()
-    raw = connection.connection
-    deadline = time.monotonic() + milliseconds / 1000
-    # A non-zero answer makes SQLite abandon the running statement with "interrupted".
-    raw.set_progress_handler(lambda: int(time.monotonic() > deadline), _SQLITE_CHECK_EVERY)
+def _cancelled_as_timeout(
+    milliseconds: int, execute: Callable[..., Any], sql: str, params: Any, many: bool, context: Any
+) -> Any:
     try:
-        yield
+        return execute(sql, params, many, context)
     except OperationalError as exc:
-        if "interrupted" in str(exc):
+        if _is_cancellation(exc):
             raise QueryTimeout(milliseconds) from exc
         raise
+
+
+def _is_cancellation(exc: OperationalError) -> bool:
+    if "interrupted" in str(exc):  # SQLite, stopped by the progress handler
+        return True
+    try:
+        from psycopg.errors import QueryCanceled  # only installed where PostgreSQL is used
+    except ImportError:
+        return False
+    return isinstance(exc.__cause__, QueryCanceled)
+
+
+# The deadline the progress handler of each SQLite connection enforces, so that a budget's end gives back the one
+# of the budget around it.
+_sqlite_deadlines: dict[int, float] = {}
+
+
+@contextmanager
+def _sqlite_deadline(connection: BaseDatabaseWrapper, deadline: float) -> Iterator[None]:
+    connection.ensure_connection()
+    raw = connection.connection
+    outer = _sqlite_deadlines.get(id(raw))
+    _sqlite_watch(raw, deadline)
+    try:
+        yield
     finally:
+        _sqlite_watch(raw, outer)
+
+
+def _sqlite_watch(raw: Any, deadline: float | None) -> None:
+    if deadline is None:
+        _sqlite_deadlines.pop(id(raw), None)
         raw.set_progress_handler(None, 0)
+        return
+    _sqlite_deadlines[id(raw)] = deadline
+    # A non-zero answer makes SQLite abandon the running statement with "interrupted".
+    raw.set_progress_handler(lambda: int(time.monotonic() > deadline), _SQLITE_CHECK_EVERY)

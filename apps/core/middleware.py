@@ -26,7 +26,7 @@ from django.urls import Resolver404, resolve
 from django.utils.deprecation import MiddlewareMixin
 
 from apps.core import logs
-from apps.core.budget import QueryTimeout
+from apps.core.budget import QueryTimeout, statement_budget
 from apps.core.errors import error_body, is_api
 
 NUL = "\x00"
@@ -142,6 +142,22 @@ def too_large(request: HttpRequest, size: int) -> HttpResponse:
 
 def _mib(size: int) -> str:
     return f"{size / 1024 / 1024:.1f} MiB ({size} bytes)"
+
+
+class ApiStatementBudget:
+    """Every query of an API request runs under the API's read budget (API_STATEMENT_TIMEOUT_MS), its token lookup
+    as well as its reads. The API does nothing long in a request (what takes long is a job), so the budget bounds
+    it all; and on PostgreSQL the timeout stays the same from one API request to the next on a connection, which is
+    then never changed between them (apps.core.postgresql)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if not is_api(request):
+            return self.get_response(request)
+        with statement_budget(settings.API_STATEMENT_TIMEOUT_MS):
+            return self.get_response(request)
 
 
 class RequestInputMiddleware:

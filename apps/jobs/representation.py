@@ -26,8 +26,9 @@ _PLAIN = (
 
 
 def job_representation(row: Mapping[str, Any]) -> dict[str, Any]:
-    """Render a row of `Job.objects.values(...)`; only the columns present in the row are rendered. A stored export
-    bundle is rendered as a BundleData, read when the answer is sent (apps.jobs.streaming)."""
+    """Render a row of the job selectors (apps.jobs.selectors); only the columns present in the row are rendered,
+    the instants already as text. A stored export bundle is rendered as a BundleData, read when the answer is sent
+    (apps.jobs.streaming)."""
     out: dict[str, Any] = {"id": row["job_id"]}
     for column, name in _PLAIN:
         value = row.get(column)
@@ -41,8 +42,8 @@ def job_representation(row: Mapping[str, Any]) -> dict[str, Any]:
     if "version" in row:
         out["metadata"] = {
             "version": row["version"],
-            "createdAt": format_instant(row["created_at"]),
-            "modifiedAt": format_instant(row["modified_at"]),
+            "createdAt": row["created"],
+            "modifiedAt": row["modified"],
         }
     return out
 

@@ -24,6 +24,7 @@ from apps.core.listing import (
     ordering,
     page_of,
 )
+from apps.core.timefmt import InstantText
 from apps.jobs.fields import COLUMNS, SORTABLE
 from apps.jobs.models import ExportBundle, Job, JobCount
 from apps.tenants.models import Tenant
@@ -59,8 +60,17 @@ _BUNDLE = {
 BUNDLE_CHUNK = 1 << 20  # characters of base64 read at a time
 
 
+# Instants leave the database as the API writes them (apps.core.timefmt.InstantText), under these names.
+_INSTANTS = {"created_at": "created", "modified_at": "modified"}
+
+
 def _values(queryset: QuerySet[Job], columns: list[str]) -> QuerySet[Job, dict[str, Any]]:
-    rows: QuerySet[Job, dict[str, Any]] = queryset.values(*columns, **(_BUNDLE if "export_result" in columns else {}))
+    """`values()` rows of `columns` for the representation (apps.jobs.representation)."""
+    plain = [column for column in columns if column not in _INSTANTS]
+    extra: dict[str, Any] = {name: InstantText(column) for column, name in _INSTANTS.items() if column in columns}
+    if "export_result" in columns:
+        extra.update(_BUNDLE)
+    rows: QuerySet[Job, dict[str, Any]] = queryset.values(*plain, **extra)
     return rows
 
 

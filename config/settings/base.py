@@ -80,6 +80,8 @@ MIDDLEWARE = [
     "apps.core.middleware.ConsoleAuthenticationMiddleware",
     "apps.core.middleware.ConsoleMessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Every query of an API request under the API's read budget (API_STATEMENT_TIMEOUT_MS).
+    "apps.core.middleware.ApiStatementBudget",
     # 400 for a NUL in the path or query string and for too many query parameters; the console's 503 page.
     "apps.core.middleware.RequestInputMiddleware",
     # Last, as django-axes asks: it turns a refused sign-in into the lockout page.

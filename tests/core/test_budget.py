@@ -110,13 +110,70 @@ def test_inside_an_outer_transaction_the_timeout_is_given_back_after_the_block()
 def test_a_reused_connection_keeps_no_timeout_from_a_budgeted_request():
     before = statement_timeout()
     with statement_budget(1234):
-        assert connection.in_atomic_block
+        assert not connection.in_atomic_block  # no transaction of its own: the session holds the timeout
         assert statement_timeout() == "1234ms"
 
     with pytest.raises(QueryTimeout), statement_budget(50):
         run_slow_query()
 
-    assert not connection.in_atomic_block
     assert statement_timeout() == before
     with transaction.atomic():
         assert statement_timeout() == before
+
+
+@on_postgresql
+@pytest.mark.django_db(transaction=True)
+def test_blocks_with_the_same_budget_one_after_another_set_the_session_once():
+    """The API's requests all run under one budget: the second and later ones on a connection send no SET."""
+    with statement_budget(1234):
+        statement_timeout()
+    changes = connection.timeout_changes
+
+    for _ in range(3):
+        with statement_budget(1234), connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+
+    assert connection.timeout_changes == changes
+    with statement_budget(1234):
+        assert statement_timeout() == "1234ms"
+
+
+@on_postgresql
+@pytest.mark.django_db(transaction=True)
+def test_a_timeout_set_in_a_rolled_back_transaction_is_set_again():
+    """PostgreSQL undoes a SET made in a transaction that rolls back: the backend must not believe it holds."""
+    before = statement_timeout()
+
+    with pytest.raises(ZeroDivisionError), transaction.atomic(), statement_budget(1234):
+        assert statement_timeout() == "1234ms"
+        raise ZeroDivisionError
+
+    with statement_budget(1234):
+        assert statement_timeout() == "1234ms"
+    assert statement_timeout() == before
+
+
+@on_postgresql
+@pytest.mark.django_db(transaction=True)
+def test_a_timeout_set_in_a_rolled_back_savepoint_is_set_again():
+    with transaction.atomic():
+        with pytest.raises(ZeroDivisionError), transaction.atomic(), statement_budget(1234):
+            assert statement_timeout() == "1234ms"
+            raise ZeroDivisionError
+        with statement_budget(1234):
+            assert statement_timeout() == "1234ms"
+
+
+@pytest.mark.django_db
+def test_an_inner_budget_counts_and_the_outer_one_holds_again_after_it():
+    started = time.monotonic()
+    with pytest.raises(QueryTimeout) as outer, statement_budget(100):
+        with pytest.raises(QueryTimeout) as inner, statement_budget(50):
+            run_slow_query()
+        with statement_budget(5000), connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        run_slow_query()
+
+    assert inner.value.milliseconds == 50
+    assert outer.value.milliseconds == 100
+    assert time.monotonic() - started < 2

@@ -75,6 +75,6 @@ def test_a_failed_query_does_not_count_as_use() -> None:
         raise DatabaseError("server closed the connection unexpectedly")
 
     with pytest.raises(DatabaseError):
-        connection._note_use(failing, "SELECT 2", None, False, {})
+        connection._around_query(failing, "SELECT 2", None, False, {})
 
     assert connection.used_at == idle_since

@@ -104,17 +104,40 @@ def test_the_connection_serves_the_next_request_after_a_cancelled_one(query_jobs
     assert {job["id"] for job in response.body} == {"j1", "j2"}
 
 
-def test_reading_one_job_by_its_id_opens_no_budget_transaction(manager, jobs, settings):
-    """One row by its unique key cannot be made expensive by the client: it is read in a single round trip, with
-    no transaction around it to set the budget."""
-    settings.API_STATEMENT_TIMEOUT_MS = 200
+def test_api_requests_one_after_another_send_their_reads_and_nothing_else(transactional_db, manager, jobs):
+    """Every API request runs under the one API budget: after the first on a connection, a list, a search and a job
+    by id each send their token lookup and their read, with no transaction around them and no SET between them.
+    (Outside any transaction, as a server runs them: within one, a budget takes a savepoint.)"""
+    assert manager.get(LIST).status_code == 200  # the first may set the session's statement_timeout
+    changes = getattr(connection, "timeout_changes", 0)  # PostgreSQL's SETs (apps.core.postgresql)
 
     with CaptureQueriesContext(connection) as queries:
-        response = manager.get(f"{LIST}/j1")
+        assert manager.get(LIST).status_code == 200
+        assert manager.post(SEARCH, {"q": "status:success"}, content_type="application/json").status_code == 200
+        assert manager.get(f"{LIST}/j1").status_code == 200
 
-    assert response.status_code == 200
-    assert [q["sql"].split()[0] for q in queries] == ["SELECT", "SELECT"]  # the token, then the job
-    assert "statement_timeout" not in " ".join(q["sql"] for q in queries)
+    assert [q["sql"].split()[0] for q in queries] == ["SELECT"] * 6  # token and page, token and page, token and job
+    assert getattr(connection, "timeout_changes", 0) == changes
+
+
+@on_postgresql
+def test_every_query_of_an_api_request_runs_under_the_api_budget(manager, jobs, settings, monkeypatch):
+    settings.API_STATEMENT_TIMEOUT_MS = 1234
+    seen: list[str] = []
+
+    def job_row(**kwargs: Any) -> Any:
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW statement_timeout")
+            seen.append(cursor.fetchone()[0])
+        return None
+
+    monkeypatch.setattr(selectors, "job_row", job_row)
+
+    assert manager.get(f"{LIST}/j1").status_code == 404
+    assert seen == ["1234ms"]
+    with connection.cursor() as cursor:  # outside the request, the session's own again
+        cursor.execute("SHOW statement_timeout")
+        assert cursor.fetchone()[0] != "1234ms"
 
 
 @on_postgresql
