@@ -30,7 +30,16 @@ class CompiledQuery:
         self._compiled: dict[str, tuple[str, list[Any], list[tuple[int, str]], Converters, list[str]]] = {}
 
     def first(self, using: str = DEFAULT_DB_ALIAS, **values: Any) -> dict[str, Any] | None:
-        """The query's first row for `values` as a dict of its columns, or None."""
+        """The query's first row for `values` as a dict of its columns, or None. The query should be sliced
+        to one row (`[:1]`) when it can match more."""
+        rows = self._run(using, values, many=False)
+        return rows[0] if rows else None
+
+    def all(self, using: str = DEFAULT_DB_ALIAS, **values: Any) -> list[dict[str, Any]]:
+        """The query's rows for `values`, each a dict of its columns."""
+        return self._run(using, values, many=True)
+
+    def _run(self, using: str, values: dict[str, Any], *, many: bool) -> list[dict[str, Any]]:
         connection = connections[using]
         sql, template, slots, converters, names = self._compiled.get(connection.vendor) or self._compile(using)
         params = list(template)  # a copy: threads share the compiled query
@@ -38,17 +47,22 @@ class CompiledQuery:
             params[position] = values[name]
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
-            row = cursor.fetchone()
-        if row is None:
-            return None
-        converted = list(row)
-        for position, convs, expression in converters:
-            for convert in convs:
-                converted[position] = convert(converted[position], expression, connection)
-        return dict(zip(names, converted, strict=True))
+            if many:
+                rows = cursor.fetchall()
+            else:
+                one = cursor.fetchone()
+                rows = [] if one is None else [one]
+        out = []
+        for row in rows:
+            converted = list(row)
+            for position, convs, expression in converters:
+                for convert in convs:
+                    converted[position] = convert(converted[position], expression, connection)
+            out.append(dict(zip(names, converted, strict=True)))
+        return out
 
     def _compile(self, using: str) -> tuple[str, list[Any], list[tuple[int, str]], Converters, list[str]]:
-        queryset = self._build(**self._examples)[:1]
+        queryset = self._build(**self._examples)
         compiler = queryset.query.get_compiler(using=using)
         sql, example_params = compiler.as_sql()
         slots = [
