@@ -271,6 +271,19 @@ def test_the_settings_take_their_values_from_the_environment(clean_env: pytest.M
     assert settings["LOGGING"]["handlers"]["console"]["formatter"] == "json"
 
 
+@pytest.mark.parametrize(("raw", "options"), [(None, {"server_side_binding": True, "prepare_threshold": 5}), ("0", {})])
+def test_postgresql_prepares_frequent_statements_unless_told_not_to(
+    clean_env: pytest.MonkeyPatch, tmp_path: Path, raw: str | None, options: dict[str, Any]
+) -> None:
+    variables = {"DATABASE_URL": "postgres://console@db.internal:5432/aiconsole"}
+    settings = load_base_settings(
+        clean_env, tmp_path, **variables, **({"DATABASE_PREPARE_THRESHOLD": raw} if raw else {})
+    )
+
+    chosen = settings["DATABASES"]["default"]["OPTIONS"]
+    assert {name: chosen[name] for name in ("server_side_binding", "prepare_threshold") if name in chosen} == options
+
+
 def test_the_settings_defaults_need_no_environment(clean_env: pytest.MonkeyPatch, tmp_path: Path) -> None:
     settings = load_base_settings(clean_env, tmp_path)
 

@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
+from csp.middleware import CSPMiddleware
 from django.conf import settings
 from django.contrib.auth.middleware import AuthenticationMiddleware
 from django.contrib.messages.middleware import MessageMiddleware
@@ -82,8 +83,8 @@ M = TypeVar("M", bound=type[MiddlewareMixin])
 
 def console_only(middleware: M) -> M:
     """`middleware`, run on every path but the API's. The API authenticates each request by its bearer token and
-    keeps no session: it has no use for a user from the session or for messages, and an API request skips their
-    work (on the console's paths they run exactly as Django's)."""
+    keeps no session: it has no use for a user from the session, for messages or for a page's Content-Security-Policy,
+    and an API request skips their work (on the console's paths they run exactly as their own packages ship them)."""
 
     class ConsoleOnly(middleware):  # type: ignore[valid-type,misc]  # a class made from the argument
         def __call__(self, request: HttpRequest) -> Any:
@@ -103,6 +104,7 @@ def console_only(middleware: M) -> M:
 # Listed in MIDDLEWARE in place of Django's.
 ConsoleAuthenticationMiddleware = console_only(AuthenticationMiddleware)
 ConsoleMessageMiddleware = console_only(MessageMiddleware)
+ConsoleContentSecurityPolicy = console_only(CSPMiddleware)
 
 
 def _route(request: HttpRequest) -> str:

@@ -188,8 +188,11 @@ def test_it_answers_401_for_a_token_naming_another_tenant_than_its_clients(
     assert response.json() == INVALID
 
 
-def test_the_token_its_client_and_tenant_are_read_in_one_query(reader: ApiClientForTests, job: Job) -> None:
-    """The API's hot path: the token's query names the tenant, so reading a job takes two queries in all."""
+def test_the_token_its_client_and_tenant_are_read_in_one_query(
+    transactional_db: None, reader: ApiClientForTests, job: Job
+) -> None:
+    """The API's hot path: the token's query names the tenant, so reading a job takes two queries in all (outside
+    a transaction, as a server runs it: within one, the request's budget takes a savepoint)."""
     with CaptureQueriesContext(connection) as queries:
         response = reader.get(f"/ai-service/acme/jobs/{job.job_id}")
 

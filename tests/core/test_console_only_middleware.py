@@ -1,6 +1,7 @@
-"""Django's user and messages middleware run on the console's paths only: an API request, which carries a bearer
-token and keeps no session, skips their work. The session and CSRF middleware stay as Django ships them (Django's
-deployment checks look for them by name); on the API's paths they do nothing that shows: no cookie, no Vary."""
+"""Django's user and messages middleware, and the Content-Security-Policy, run on the console's paths only: an API
+request, which carries a bearer token and keeps no session, skips their work. The session and CSRF middleware stay
+as Django ships them (Django's deployment checks look for them by name); on the API's paths they do nothing that
+shows: no cookie, no Vary."""
 
 from __future__ import annotations
 
@@ -50,6 +51,8 @@ def test_an_api_answer_sets_no_cookie_and_does_not_vary_on_cookies(
     assert response.status_code == 200
     assert not response.cookies
     assert "Vary" not in response
+    assert "Content-Security-Policy" not in response  # a policy for pages; the console's pages carry it
+    assert response["X-Content-Type-Options"] == "nosniff"
     assert not response.wsgi_request.session.accessed  # type: ignore[attr-defined]
 
 
