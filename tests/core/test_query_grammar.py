@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from apps.core.query import QueryError, parse_query
+from apps.core.query import QueryError, grammar, parse_query
 from apps.core.query.ast import (
     AllOf,
     AnyOf,
@@ -376,3 +376,24 @@ def test_it_parses_generated_valid_queries_to_the_expected_terms(
     pieces = [text for text, _ in generated]
     q = data.draw(SPACE) + "".join(piece + data.draw(SEPARATOR) for piece in pieces)
     assert parse_query(q) == [term for _, term in generated]
+
+
+def test_a_short_q_seen_again_is_parsed_once_and_each_caller_gets_its_own_list():
+    grammar._parse_kept.cache_clear()
+    first = parse_query("status:failure type:EXPORT")
+    first.append("changed by its caller")
+
+    again = parse_query("status:failure type:EXPORT")
+
+    assert again == first[:-1]
+    assert grammar._parse_kept.cache_info().hits == 1
+
+
+def test_a_long_q_is_not_kept_and_a_bad_q_is_refused_every_time():
+    grammar._parse_kept.cache_clear()
+    long_q = "message:~" + "x" * grammar._KEPT_LENGTH
+
+    assert parse_query(long_q) and grammar._parse_kept.cache_info().currsize == 0
+    for _ in range(2):
+        with pytest.raises(QueryError):
+            parse_query("status:(failure")

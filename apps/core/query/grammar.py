@@ -6,6 +6,7 @@ lets errors such as ``status success`` point at the gap where the ':' belongs.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
@@ -88,15 +89,30 @@ _TOKEN_NAMES = {
 }
 
 
+# The dashboard sends the same few q again and again: a parse is kept for each of the last ones seen (short ones only,
+# so the cache stays small whatever clients send). Terms are frozen; each caller gets a list of its own.
+_KEPT_PARSES = 512
+_KEPT_LENGTH = 1000
+
+
 def parse_query(q: str) -> list[Term]:
     """Parse `q` into its terms, which are meant to be ANDed; raise QueryError for bad input."""
+    return list(_parse_kept(q) if len(q) <= _KEPT_LENGTH else _parse(q))
+
+
+@functools.lru_cache(maxsize=_KEPT_PARSES)
+def _parse_kept(q: str) -> tuple[Term, ...]:
+    return _parse(q)  # a QueryError is raised, not kept: a bad q is parsed again, as rare as it should be
+
+
+def _parse(q: str) -> tuple[Term, ...]:
     _check_characters(q)
     if not q.strip():
-        return []
+        return ()
     _check_balance(q)
     try:
         tree = _PARSER.parse(q)
-        return _AstBuilder().transform(tree)
+        return tuple(_AstBuilder().transform(tree))
     except VisitError as exc:
         if isinstance(exc.orig_exc, QueryError):
             raise exc.orig_exc from None
