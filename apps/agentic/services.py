@@ -11,7 +11,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F, Field
+from django.db.models import Case, F, Field, Value, When
 
 from apps.accounts.models import Scope
 from apps.agentic.errors import AgentNotRunnable, ScopeMissing, SessionNotOwned
@@ -208,20 +208,22 @@ def request_close(*, job: Job, severity: Severity = Severity.INFO, agents: list[
         changes["collaboration_agents"] = [a for a in agents if a != trigger]
     AgentRequest.objects.filter(tenant_id=job.tenant_id, request_id=str(job.request_id)).update(**changes)
     sessions = AgentSession.objects.filter(tenant_id=job.tenant_id, session_id=str(job.session_id))
-    # Read and written as plain values, not as a model instance: this runs at the end of every run.
-    found = sessions.values_list("pk", "severity", "agents").first()
+    milder = [str(other) for other, rank in _WORSE.items() if rank < _WORSE[Severity(severity)]]
+    worst: Any = F("severity")
+    if milder:
+        worst = Case(When(severity__in=milder, then=Value(str(severity))), default=F("severity"))
+    touched: dict[str, Any] = {"finished_at": now, "severity": worst, "version": F("version") + 1, "modified_at": now}
+    involved = list(dict.fromkeys([trigger, *(agents or [])]))
+    # This runs at the end of every run. Mostly the session names every agent of the run already (its first request
+    # named the trigger): then one statement closes it; only otherwise is its list read and extended.
+    contains = connection.features.supports_json_field_contains
+    if contains and sessions.filter(agents__contains=involved).update(**touched):
+        return
+    found = sessions.values_list("pk", "agents").first()
     if found is None:
         return
-    pk, worst, seen = found
-    if _WORSE[Severity(severity)] > _WORSE[Severity(worst)]:
-        worst = severity
-    AgentSession.objects.filter(pk=pk).update(
-        finished_at=now,
-        severity=worst,
-        agents=list(dict.fromkeys([*seen, trigger, *(agents or [])])),
-        version=F("version") + 1,
-        modified_at=now_ms(),
-    )
+    pk, seen = found
+    AgentSession.objects.filter(pk=pk).update(**touched, agents=list(dict.fromkeys([*seen, *involved])))
 
 
 def log_write(

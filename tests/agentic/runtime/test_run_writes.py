@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 
 from apps.agentic import services
-from apps.agentic.models import AgentRequest, LogMessage, Severity
+from apps.agentic.models import AgentRequest, AgentSession, LogMessage, Severity
 from apps.core.timefmt import now_ms
 from apps.jobs.models import Job
 from apps.jobs.services import job_cancel
@@ -92,3 +92,22 @@ def test_a_job_cancelled_after_its_last_step_keeps_the_cancel_and_gets_no_more_l
     assert _transcript(job) == before
     assert services.run_log(job=job, lines=_lines("late")) is False
     assert _transcript(job) == before
+
+
+def test_closing_a_request_keeps_its_sessions_worst_severity_and_adds_the_agents_it_lacks(tenant):
+    job = _job(tenant)
+    session = AgentSession.objects.get(session_id=job.session_id)
+    assert (session.agents, session.severity) == (["writer"], "INFO")
+
+    services.request_close(job=job, severity=Severity.WARNING)
+    session.refresh_from_db()
+    assert (session.agents, session.severity, session.version) == (["writer"], "WARNING", 2)
+    assert session.finished_at is not None
+
+    services.request_close(job=job, severity=Severity.INFO, agents=["writer", "helper"])
+    session.refresh_from_db()
+    assert (session.agents, session.severity, session.version) == (["writer", "helper"], "WARNING", 3)
+
+    services.request_close(job=job, severity=Severity.ERROR, agents=["helper"])
+    session.refresh_from_db()
+    assert (session.agents, session.severity, session.version) == (["writer", "helper"], "ERROR", 4)
