@@ -30,7 +30,9 @@ def _preload_runtime(**_: Any) -> None:
 signals.worker_init.connect(_preload_runtime)
 
 
-def run_agent_job(job: Job) -> None:
+def run_agent_job(job: Job) -> str | None:
+    """Run the job's agent; the status it left the job in when it finished it with the answer (apps.jobs.runners
+    reads any other back)."""
     if job.tool_called_at is not None and job.attempts > 1:
         # The last worker died after a tool ran: the tool may have acted (a mail sent, an order refunded), so the
         # run is not repeated unasked. A person can rerun it from the console.
@@ -39,24 +41,25 @@ def run_agent_job(job: Job) -> None:
             "The worker running this agent stopped after the agent had called a tool, so the run is not "
             "repeated on its own: the tool may already have acted. Rerun the job if that is safe.",
         )
-        return
+        return None
     if not services.run_turn_take(job=job):
-        return  # the tenant has as many runs going as it may; the job waits in the queue for its turn
+        return None  # the tenant has as many runs going as it may; the job waits in the queue for its turn
     services.run_begin(job=job)
     try:
         spec = agent_spec(tenant=job.tenant, agent_id=str(job.agent_id))
     except RunFailed as exc:
         _fail(job, exc.reason)
-        return
+        return None
     history = services.memory_read(job=job) if spec.memory else None
+    journal = _Journal(job)
     try:
-        result = loop.run(lambda bridge: _run(job, spec, history, _Journal(job, bridge)))
+        result = loop.run(lambda bridge: _run(job, spec, history, journal.served_by(bridge)))
     except RunStopped:
         services.request_close(job=job, severity=Severity.WARNING)
-        return
+        return None
     except RunFailed as exc:
         _fail(job, exc.reason, usage=exc.usage)
-        return
+        return None
     except Exception:
         # A fault of ours, not of the model or a server: the traceback goes to the worker log, the job says where.
         logger.exception("Agent run %s failed", job.job_id)
@@ -64,10 +67,16 @@ def run_agent_job(job: Job) -> None:
             f"The agent run failed because of an internal error; the worker log has the details under job {job.job_id}."
         )
         _fail(job, reason)
-        return
-    services.run_succeed(
-        job=job, output=result.output, usage=result.usage, agents=result.agents, history=result.history
-    )
+        return None
+    # The run's last lines are written with its end, in one transaction.
+    lines = journal.take()
+    if services.run_succeed(
+        job=job, output=result.output, usage=result.usage, agents=result.agents, history=result.history, lines=lines
+    ):
+        return str(Job.Status.SUCCESS)
+    # Cancelled or deleted after its last step: closed as a run stopped at a flush is (nothing more written).
+    services.request_close(job=job, severity=Severity.WARNING)
+    return None
 
 
 async def _run(job: Job, spec: AgentSpec, history: list[Any] | None, journal: _Journal) -> RunResult:
@@ -92,11 +101,24 @@ def _fail(job: Job, reason: str, usage: dict[str, Any] | None = None) -> None:
 class _Journal:
     """The run's reports (apps.agentic.runtime.state.Journal), written to the database by the worker's thread."""
 
-    def __init__(self, job: Job, bridge: loop.Bridge) -> None:
+    def __init__(self, job: Job) -> None:
         self.job = job
-        self.bridge = bridge
+        self.bridge: loop.Bridge | None = None
         self._lines: list[services.RunLine] = []
         self._marked = False
+
+    def served_by(self, bridge: loop.Bridge) -> _Journal:
+        self.bridge = bridge
+        return self
+
+    def take(self) -> list[services.RunLine]:
+        """The lines kept since the last flush (a run that answered leaves its last ones here)."""
+        lines, self._lines = self._lines, []
+        return lines
+
+    def _call(self) -> loop.Bridge:
+        assert self.bridge is not None, "the journal is used only inside loop.run"
+        return self.bridge
 
     def line(self, agent_id: str, message: str, severity: str = "INFO") -> None:
         self._lines.append(services.RunLine(agent_id, message, Severity(severity), now_ms()))
@@ -105,13 +127,13 @@ class _Journal:
         lines, self._lines = self._lines, []
         if not lines:
             return True
-        return await self.bridge.call(services.run_log, job=self.job, lines=lines)
+        return await self._call().call(services.run_log, job=self.job, lines=lines)
 
     async def tool_starting(self) -> bool:
         lines, self._lines = self._lines, []
-        written = await self.bridge.call(services.run_tool_mark, job=self.job, lines=lines, mark=not self._marked)
+        written = await self._call().call(services.run_tool_mark, job=self.job, lines=lines, mark=not self._marked)
         self._marked = True
         return written
 
     async def wanted(self) -> bool:
-        return await self.bridge.call(services.run_wanted, job=self.job)
+        return await self._call().call(services.run_wanted, job=self.job)

@@ -11,7 +11,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F, Field
+from django.db.models import Case, F, Field, Value, When
 
 from apps.accounts.models import Scope
 from apps.agentic.errors import AgentNotRunnable, ScopeMissing, SessionNotOwned
@@ -207,14 +207,23 @@ def request_close(*, job: Job, severity: Severity = Severity.INFO, agents: list[
     if agents:
         changes["collaboration_agents"] = [a for a in agents if a != trigger]
     AgentRequest.objects.filter(tenant_id=job.tenant_id, request_id=str(job.request_id)).update(**changes)
-    session = AgentSession.objects.filter(tenant_id=job.tenant_id, session_id=str(job.session_id)).first()
-    if session is None:
+    sessions = AgentSession.objects.filter(tenant_id=job.tenant_id, session_id=str(job.session_id))
+    milder = [str(other) for other, rank in _WORSE.items() if rank < _WORSE[Severity(severity)]]
+    worst: Any = F("severity")
+    if milder:
+        worst = Case(When(severity__in=milder, then=Value(str(severity))), default=F("severity"))
+    touched: dict[str, Any] = {"finished_at": now, "severity": worst, "version": F("version") + 1, "modified_at": now}
+    involved = list(dict.fromkeys([trigger, *(agents or [])]))
+    # This runs at the end of every run. Mostly the session names every agent of the run already (its first request
+    # named the trigger): then one statement closes it; only otherwise is its list read and extended.
+    contains = connection.features.supports_json_field_contains
+    if contains and sessions.filter(agents__contains=involved).update(**touched):
         return
-    session.finished_at = now
-    if _WORSE[Severity(severity)] > _WORSE[Severity(session.severity)]:
-        session.severity = severity
-    session.agents = list(dict.fromkeys([*session.agents, trigger, *(agents or [])]))
-    session.save(update_fields=["finished_at", "severity", "agents"])
+    found = sessions.values_list("pk", "agents").first()
+    if found is None:
+        return
+    pk, seen = found
+    AgentSession.objects.filter(pk=pk).update(**touched, agents=list(dict.fromkeys([*seen, *involved])))
 
 
 def log_write(
@@ -304,9 +313,21 @@ class RunLine:
 
 def run_log(*, job: Job, lines: Sequence[RunLine]) -> bool:
     """Lines of the run's transcript, written in one statement and only while its job is still in progress: a
-    cancelled run adds nothing after its cancel. False when nothing was written."""
+    cancelled run adds nothing after its cancel. False when nothing was written.
+
+    On PostgreSQL the statement commits without waiting for the write-ahead log to reach the disk (an asynchronous
+    commit, asked for by the statement itself): on a shared server that wait is a good part of a write's time, and
+    a run writes its transcript several times. It risks only the last fraction of a second of lines if the
+    database server itself crashes; the lines stay atomic and in order, and the job's end (committed normally)
+    makes every line before it durable. The mark before a tool and the job's end, which decide whether a run may
+    be repeated, are always committed normally."""
     if not lines:
         return run_wanted(job=job)
+    return _log_insert(job, lines, asynchronous=True)
+
+
+def _log_insert(job: Job, lines: Sequence[RunLine], *, asynchronous: bool = False, mark: bool = False) -> bool:
+    """The guarded INSERT of `lines` (see _guarded_log_insert); with `mark`, the same statement marks the job."""
     fields = _log_fields()
     values: list[Any] = []
     for line in lines:
@@ -320,8 +341,10 @@ def run_log(*, job: Job, lines: Sequence[RunLine]) -> bool:
             timestamp=line.at,
         )
         values += [field.get_db_prep_save(field.pre_save(row, add=True), connection) for field in fields]
+    guard = [job.pk, Job.Status.IN_PROGRESS]
+    params = [now_ms(), *guard, *values] if mark else [*values, *guard]
     with connection.cursor() as cursor:
-        cursor.execute(_guarded_log_insert(len(lines)), [*values, job.pk, Job.Status.IN_PROGRESS])
+        cursor.execute(_guarded_log_insert(len(lines), asynchronous=asynchronous, mark=mark), params)
         return bool(cursor.rowcount == len(lines))
 
 
@@ -330,34 +353,55 @@ def _log_fields() -> list[Field[Any, Any]]:
 
 
 @cache
-def _guarded_log_insert(rows: int) -> str:
+def _guarded_log_insert(rows: int, *, asynchronous: bool = False, mark: bool = False) -> str:
     """INSERT of `rows` log lines that happens only if the job is in progress, in one statement (one round trip for
     the lines of a step, where a transaction around a locked check took four for each). The job's row is locked FOR
     UPDATE by the statement, so it is ordered against a cancel as a locked check was: a cancel committed first
-    leaves the lines unwritten."""
+    leaves the lines unwritten.
+
+    On PostgreSQL, `asynchronous` has the statement's own transaction commit asynchronously (run_log), and `mark`
+    turns the check into an UPDATE setting the job's tool_called_at if unset, which locks the row as FOR UPDATE
+    did (run_tool_mark): lines and mark in one round trip and one commit."""
     quote = connection.ops.quote_name
     fields = _log_fields()
     columns = ", ".join(quote(str(field.column)) for field in fields)
     # Typed placeholders on PostgreSQL, whose INSERT ... SELECT does not take the columns' types for bare ones.
-    typed = connection.vendor == "postgresql"
-    row = "(" + ", ".join(f"%s::{field.db_type(connection)}" if typed else "%s" for field in fields) + ")"
+    postgresql = connection.vendor == "postgresql"
+    row = "(" + ", ".join(f"%s::{field.db_type(connection)}" if postgresql else "%s" for field in fields) + ")"
     lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
     lines, jobs = quote(LogMessage._meta.db_table), quote(Job._meta.db_table)
     pk, status = quote(str(Job._meta.get_field("id").column)), quote(str(Job._meta.get_field("status").column))
     # Only names from the models' metadata are put in the text; every value is a parameter. The VALUES rows are
     # inserted in their order, so the lines' ids keep the order they happened in.
-    guard = f"SELECT 1 FROM {jobs} WHERE {pk} = %s AND {status} = %s{lock}"  # noqa: S608
     values = ", ".join([row] * rows)
-    return f"INSERT INTO {lines} ({columns}) SELECT * FROM (VALUES {values}) AS line WHERE EXISTS ({guard})"  # noqa: S608
+    insert = f"INSERT INTO {lines} ({columns}) SELECT * FROM (VALUES {values}) AS line"  # noqa: S608
+    if mark:
+        assert postgresql, "a statement that also marks the job is PostgreSQL's (a data-modifying WITH)"
+        marked = quote(str(Job._meta.get_field("tool_called_at").column))
+        update = (
+            f"UPDATE {jobs} SET {marked} = COALESCE({marked}, %s::timestamp with time zone) "  # noqa: S608
+            f"WHERE {pk} = %s AND {status} = %s RETURNING 1"
+        )
+        return f"WITH marked AS ({update}) {insert} WHERE EXISTS (SELECT 1 FROM marked)"  # noqa: S608
+    guard = f"SELECT 1 FROM {jobs} WHERE {pk} = %s AND {status} = %s{lock}"  # noqa: S608
+    if asynchronous and postgresql:
+        # Local to the statement's own transaction, and read when it commits.
+        return f"{insert} WHERE EXISTS ({guard}) AND set_config('synchronous_commit', 'off', true) IS NOT NULL"
+    return f"{insert} WHERE EXISTS ({guard})"
 
 
 def run_tool_mark(*, job: Job, lines: Sequence[RunLine], mark: bool) -> bool:
     """Write the lines so far and note that the run is about to call a tool: from now on a worker that dies leaves a
     job that is not run again on its own (apps.agentic.runner). False (and no mark) when the job is no longer in
     progress."""
-    if not run_log(job=job, lines=lines):
-        return False
-    if mark:
+    if not mark:
+        return run_log(job=job, lines=lines)
+    if lines and connection.vendor == "postgresql":
+        return _log_insert(job, lines, mark=True)  # lines and mark in one statement, committed normally
+    # One transaction (one commit, not two): the lines and the mark are written together or not at all.
+    with transaction.atomic():
+        if not (_log_insert(job, lines) if lines else run_wanted(job=job)):
+            return False
         Job.objects.filter(pk=job.pk, tool_called_at__isnull=True).update(tool_called_at=now_ms())
     return True
 
@@ -370,10 +414,22 @@ def memory_read(*, job: Job) -> list[Any]:
     return list(memory.messages) if memory is not None else []
 
 
-def run_succeed(*, job: Job, output: str, usage: dict[str, Any], agents: list[str], history: list[Any] | None) -> bool:
-    """The run answered: the job succeeds with the answer and its usage, the agent remembers the conversation (when
-    it keeps one), and the request log is closed. False (and nothing written) when the job ended meanwhile."""
+def run_succeed(
+    *,
+    job: Job,
+    output: str,
+    usage: dict[str, Any],
+    agents: list[str],
+    history: list[Any] | None,
+    lines: Sequence[RunLine] = (),
+) -> bool:
+    """The run answered: its last `lines` join the transcript, the job succeeds with the answer and its usage, the
+    agent remembers the conversation (when it keeps one), and the request log is closed. False (and nothing
+    written) when the job ended meanwhile."""
     with transaction.atomic():
+        # The lines' statement locks the job's row, so the finish below cannot miss: in progress now, it stays so.
+        if lines and not _log_insert(job, lines):
+            return False
         if not job_finish(job_pk=job.pk, status=Job.Status.SUCCESS, message=output, usage=usage):
             return False
         if history is not None:

@@ -3,7 +3,8 @@ stays so).
 
 `run_agent` takes an AgentSpec (apps.agentic.specs) and the message, runs the agent node by node and reports
 through a `Journal` (the runner's, which writes to the database): a log line for every step in the phrases of
-apps.agentic.logs (written in batches, see state.Journal), a mark before any tool runs, and whether the job is still
+apps.agentic.logs (written in batches, see state.Journal; those after the last batch of a run that answered are
+written by the runner with the job's end), a mark before any tool runs, and whether the job is still
 wanted. At every step, and every half second while a model or tool call is under way, it learns whether the job is
 still wanted; a job cancelled or deleted stops the run (RunStopped) and nothing more is reported.
 
@@ -66,7 +67,9 @@ async def run_agent(
     watcher = asyncio.create_task(_watch(run))
     try:
         output, messages = await _guarded(spec, message, history, run)
-        await run.flush()
+        if run.stopped:
+            raise RunStopped
+        # No flush here: the last lines stay in the journal, and the runner writes them with the job's end.
     except RunFailed as exc:
         await _flush_quietly(run)  # the lines up to the failure, before the runner writes why
         raise RunFailed(exc.reason, usage=usage_of(run.usage, spec.model)) from None

@@ -24,8 +24,10 @@ class RunStopped(Exception):
 
 class Journal(Protocol):
     """Where a run reports, from inside its event loop. Lines are kept until the next flush, which writes them all
-    in one round trip: the run flushes before every model request, with the mark before every tool call, and at
-    its end, so the transcript stays live without a database round trip for every line."""
+    in one round trip: the run flushes before every model request and with the mark before every tool call, so
+    the transcript stays live without a database round trip for every line. A run that fails flushes what it has;
+    one that answers leaves its last lines kept, for the journal's owner to write with the job's end (one round
+    trip and one commit fewer per run)."""
 
     def line(self, agent_id: str, message: str, severity: str = "INFO") -> None:
         """Keep a line for the next flush."""
