@@ -4,7 +4,7 @@ start one another pass their environment on (config/suite_processes.py, config/s
 
 from __future__ import annotations
 
-import ast
+import json
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +12,7 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 
 from config.suite_processes import process_value, redis_url_for_process, with_database
-from tests.entry_points import bare_environment, manage_setting
+from tests.entry_points import BIN, bare_environment, run
 
 # --- process_value ------------------------------------------------------------------------------------------------
 
@@ -112,16 +112,20 @@ def test_a_test_redis_dbs_that_cannot_serve_every_worker_is_refused(listed: str,
 # --- the test settings, in the processes xdist and the tests start -------------------------------------------------
 
 NAMES = ("TEST_BROKER_DIR", "TEST_CACHE_NAME", "PROMETHEUS_MULTIPROC_DIR", "REDIS_URL", "TEST_REDIS_DBS")
-# The environment the test settings leave, and the Redis URL the settings read.
-LOADED = f"({{name: __import__('os').environ.get(name) for name in {NAMES!r}}}, settings.REDIS_URL)"
+# The environment the test settings leave, and the Redis URL they read. Only the settings module is loaded (a tenth
+# of what django.setup() costs), as every process the suite starts loads it first.
+LOADED = (
+    "import json, os; from config.settings import test; "
+    f"print(json.dumps([{{name: os.environ.get(name) for name in {NAMES!r}}}, test.REDIS_URL]))"
+)
 
 
 def loaded(environment: dict[str, str]) -> tuple[dict[str, str], dict[str, Any], str | None]:
     """The environment of a process that loaded the test settings in `environment` (what it passes on to the
     processes it starts), the values of NAMES in it, and the Redis URL of its settings."""
-    result = manage_setting(environment, LOADED)
+    result = run([str(BIN / "python"), "-c", LOADED], environment)
     assert result.returncode == 0, result.stderr
-    values, redis_url = ast.literal_eval(result.stdout.strip())
+    values, redis_url = json.loads(result.stdout)
     passed_on = {**environment, **{name: value for name, value in values.items() if value is not None}}
     return passed_on, values, redis_url
 
