@@ -18,7 +18,7 @@ BOOT_PYTHON = $(firstword $(wildcard $(BIN)/python) $(shell scripts/find-python 
 help: ## list the targets (this)
 	@awk -F':.*## ' '/^[a-z-]+:.*## / {printf "  make %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 	@echo "  Options: PORT=8000 HOST=127.0.0.1 (run; also read from .env), PYTHON=python3.x (install)," \
-	  "TEST_PROCESSES=2 (test)"
+	  "TEST_PROCESSES=3 (test)"
 
 # Without a supported interpreter, make stops with one line saying which versions work.
 $(BIN)/python:
@@ -56,9 +56,9 @@ run: check-port $(RUN_STAMP) ## serve the console on http://127.0.0.1:$PORT (800
 	@exec $(BIN)/python scripts/serve.py start
 
 # The suite runs in TEST_PROCESSES processes (pytest-xdist); many of its slow tests wait on processes they start
-# (Celery workers, servers, `make run`, a browser), so two do much more than one on two cores. Each process has its
-# own database, broker and Redis database (config/suite_processes.py). TEST_PROCESSES=0: one process, no xdist.
-TEST_PROCESSES := 2
+# (Celery workers, servers, `make run`, a browser), so three finish sooner than two even on two cores (README,
+# Development). Each has its own database, broker and Redis database (config/suite_processes.py). 0: one process.
+TEST_PROCESSES := 3
 
 test: $(DEV_STAMP) chromium ## run the whole test suite (SQLite unless DATABASE_URL is set)
 	$(BIN)/pytest -n $(TEST_PROCESSES) --durations=20
