@@ -17,7 +17,8 @@ BOOT_PYTHON = $(firstword $(wildcard $(BIN)/python) $(shell scripts/find-python 
 
 help: ## list the targets (this)
 	@awk -F':.*## ' '/^[a-z-]+:.*## / {printf "  make %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
-	@echo "  Options: PORT=8000 HOST=127.0.0.1 (run; also read from .env), PYTHON=python3.x (install)"
+	@echo "  Options: PORT=8000 HOST=127.0.0.1 (run; also read from .env), PYTHON=python3.x (install)," \
+	  "TEST_PROCESSES=3 (test)"
 
 # Without a supported interpreter, make stops with one line saying which versions work.
 $(BIN)/python:
@@ -54,8 +55,13 @@ migrate: $(RUN_STAMP) ## apply database migrations
 run: check-port $(RUN_STAMP) ## serve the console on http://127.0.0.1:$PORT (8000): web, worker, scheduler
 	@exec $(BIN)/python scripts/serve.py start
 
+# The suite runs in TEST_PROCESSES processes (pytest-xdist); many of its slow tests wait on processes they start
+# (Celery workers, servers, `make run`, a browser), so three finish sooner than two even on two cores (README,
+# Development). Each has its own database, broker and Redis database (config/suite_processes.py). 0: one process.
+TEST_PROCESSES := 3
+
 test: $(DEV_STAMP) chromium ## run the whole test suite (SQLite unless DATABASE_URL is set)
-	$(BIN)/pytest --durations=20
+	$(BIN)/pytest -n $(TEST_PROCESSES) --durations=20
 
 # The browser tests drive Debian's Chromium (never a browser Playwright downloads); the OpenID provider the tests
 # start needs Node.js 20.19 or newer. Both are checked here so a missing one is named before the run.
@@ -91,4 +97,5 @@ check-pins: $(RUN_STAMP) ## check that every pinned dependency has wheels for Py
 	done
 
 clean: ## delete local data under var/ (database, broker, static files, test leftovers)
-	rm -rf var/db.sqlite3* var/broker var/static var/celerybeat-schedule* var/test-db-* var/test-broker-* var/run
+	rm -rf var/db.sqlite3* var/broker var/static var/celerybeat-schedule* var/test-db-* var/test-broker-* \
+	  var/test-cache-* var/test-metrics-* var/run

@@ -127,11 +127,10 @@ def make_job(tenant: Tenant) -> Callable[..., Job]:
     return make
 
 
-@pytest.fixture(scope="session", autouse=True)
-def _remove_the_test_broker() -> Iterator[None]:
-    """The embedded broker's folders, the cache and the metrics of this run (see config/settings/test.py) go when the
-    run ends."""
-    yield
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """The embedded broker's folders, the cache and the metrics of this test process (see config/settings/test.py) go
+    when it ends. Under pytest-xdist that is each worker's, and the controller's too: it runs no test, but it loaded
+    the settings, which made its folders."""
     folder = os.environ.get("TEST_BROKER_DIR", "")
     if "test-broker-" in folder:
         shutil.rmtree(folder, ignore_errors=True)

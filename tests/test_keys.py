@@ -88,7 +88,8 @@ def test_a_weak_hmac_key_is_refused_in_production(name: str, value: str) -> None
         "",
         "not-a-fernet-key",
         base64.urlsafe_b64encode(b"sixteen-bytes!!!").decode(),
-        f"{STRONG_FERNET},garbage",
+        # A key made for this run: named, so that pytest-xdist's processes collect the same test ids.
+        pytest.param(f"{STRONG_FERNET},garbage", id="a-good-key-then-garbage"),
         base64.urlsafe_b64encode(bytes(32)).decode(),
     ],
 )

@@ -46,6 +46,10 @@ def clean_environment(**extra: str) -> dict[str, str]:
     hidden |= {"PLATFORM_LLM_BASE_URL", "AGENT_EGRESS_ALLOWED_HOSTS", "DEMO_MODEL_PORT"}
     # make run empties its metrics folder when it starts: never the one this test run writes into.
     hidden |= {"PROMETHEUS_MULTIPROC_DIR"}
+    # pytest-django sets the test settings for the processes the tests start; make run's own are config.settings.base.
+    # Under the test settings each of its processes would name a metrics folder, cache and broker of its own when the
+    # suite runs in several processes (config/suite_processes.py), and none would see the others'.
+    hidden |= {"DJANGO_SETTINGS_MODULE"}
     return {**{k: v for k, v in os.environ.items() if k not in hidden}, **extra}
 
 

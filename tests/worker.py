@@ -8,14 +8,16 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from celery import signals
 from celery.contrib.testing.worker import start_worker
-from django.db import connection
+from django.db import connection, connections
 
 from config.celery import app
 
@@ -35,8 +37,20 @@ def thread_worker(*, purge: bool = True) -> Iterator[None]:
     its job's task before the worker starts (and purged the broker itself before that)."""
     if purge:
         purge_broker()
-    with start_worker(app, pool="solo", concurrency=1, perform_ping_check=False, loglevel="WARNING"):
-        yield
+    signals.task_postrun.connect(_close_thread_connections)
+    try:
+        with start_worker(app, pool="solo", concurrency=1, perform_ping_check=False, loglevel="WARNING"):
+            yield
+    finally:
+        signals.task_postrun.disconnect(_close_thread_connections)
+
+
+def _close_thread_connections(**kwargs: Any) -> None:
+    """After each task of a worker in a thread: that thread's database connections. Django closes a thread's
+    connections only when a request ends, and a worker's thread serves none; left open, one outlives its test until
+    the garbage collector finds it, and at the end of the run stops the test database from being dropped."""
+    if threading.current_thread() is not threading.main_thread():
+        connections.close_all()
 
 
 def database_url() -> str:

@@ -66,7 +66,11 @@ def test_without_a_session_id_each_chat_gets_a_new_session(runner, agent):
     assert len(sessions) == 2
 
 
-@pytest.mark.parametrize("header", ["not-a-uuid", "1234", str(uuid.uuid4()) + "0", "{" + str(uuid.uuid4()) + "}"])
+# Fixed values: pytest-xdist's processes must collect the same test ids.
+@pytest.mark.parametrize(
+    "header",
+    ["not-a-uuid", "1234", "6f1c2a7e-3b4d-4e8f-9a0b-1c2d3e4f5a6b" + "0", "{6f1c2a7e-3b4d-4e8f-9a0b-1c2d3e4f5a6b}"],
+)
 def test_a_session_id_that_is_not_a_uuid_is_refused_naming_the_header(runner, agent, header):
     response = chat(runner, ask(), HTTP_SESSION_ID=header)
     assert response.status_code == 400
