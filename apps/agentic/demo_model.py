@@ -5,13 +5,15 @@ agents with no API key (a self-hosted OPENAI model at this server's URL); the te
 so get a model whose replies, tool calls, usage, latency and HTTP errors they choose.
 
 Only what the runtime uses is implemented: `POST .../chat/completions`, not streamed, with `usage` in every answer;
-and, for the tests of self-hosted models with baseProvider ANTHROPIC, the same brains behind Anthropic's Messages
-API (`POST .../messages`). Token counts are estimated from text lengths (never with a tokenizer).
+and, for the tests of self-hosted models with baseProvider ANTHROPIC or GOOGLE, the same brains behind Anthropic's
+Messages API (`POST .../messages`) and Gemini's (`POST .../models/{model}:generateContent`, not streamed). Token
+counts are estimated from text lengths (never with a tokenizer).
 """
 
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -174,6 +176,81 @@ def _as_chat(body: Body) -> Body:
     return {"model": body.get("model"), "messages": messages, "tools": tools}
 
 
+def gemini_content(body: Body, reply: Reply, number: int, model: str) -> Body:
+    """Gemini's generateContent answer for `reply` (the brains speak chat-completions: see _gemini_as_chat). Gemini
+    ends a turn of function calls with finishReason STOP too, and names no call: the client numbers them."""
+    parts: list[Body] = [{"text": reply.text}] if reply.text else []
+    parts += [{"functionCall": {"name": name, "args": args}} for name, args in reply.tool_calls]
+    prompt_tokens = reply.input_tokens or max(1, len(json.dumps(body.get("contents") or [])) // 4)
+    output_tokens = reply.output_tokens or max(1, len(json.dumps(parts)) // 4)
+    return {
+        "candidates": [{"content": {"role": "model", "parts": parts}, "finishReason": "STOP", "index": 0}],
+        "usageMetadata": {
+            "promptTokenCount": prompt_tokens,
+            "candidatesTokenCount": output_tokens,
+            "totalTokenCount": prompt_tokens + output_tokens,
+        },
+        "modelVersion": model,
+        "responseId": f"demo-{number}",
+    }
+
+
+def _gemini_as_chat(body: Body, model: str) -> Body:
+    """A generateContent request seen as chat-completions, which the brains read: the system instruction becomes a
+    `system` message, function calls the assistant's `tool_calls`, function responses `tool` messages, and the
+    function declarations of every tool are offered as functions."""
+    system = " ".join(str(part.get("text", "")) for part in (body.get("systemInstruction") or {}).get("parts") or [])
+    messages: list[Body] = [{"role": "system", "content": system}] if system else []
+    for content in body.get("contents") or []:
+        role = "assistant" if content.get("role") == "model" else "user"
+        for part in content.get("parts") or []:
+            if "text" in part:
+                messages.append({"role": role, "content": part["text"]})
+            elif "functionCall" in part:
+                call = part["functionCall"]
+                function = {"name": call.get("name"), "arguments": json.dumps(call.get("args") or {})}
+                messages.append({"role": "assistant", "content": None, "tool_calls": [{"function": function}]})
+            elif "functionResponse" in part:
+                response = part["functionResponse"]
+                text = _function_output(response.get("response"))
+                messages.append({"role": "tool", "tool_call_id": response.get("id"), "content": text})
+    tools = [
+        {
+            "type": "function",
+            "function": {
+                "name": declaration.get("name"),
+                "parameters": _declared_schema(declaration),
+            },
+        }
+        for tool in body.get("tools") or []
+        for declaration in tool.get("functionDeclarations") or []
+    ]
+    return {"model": model, "messages": messages, "tools": tools}
+
+
+def _declared_schema(declaration: Body) -> Body:
+    # The SDK sends `parameters_json_schema` as the client named it (the API takes both spellings); `parameters` is
+    # Gemini's own schema dialect.
+    for name in ("parametersJsonSchema", "parameters_json_schema", "parameters"):
+        if isinstance(declaration.get(name), dict):
+            return dict(declaration[name])
+    return {}
+
+
+def _function_output(response: Any) -> str:
+    # The client wraps a tool's output in one key (`return_value`, `output`, `error`): the brains read the output.
+    if isinstance(response, dict) and len(response) == 1:
+        response = next(iter(response.values()))
+    return response if isinstance(response, str) else json.dumps(response)
+
+
+# Gemini's route names the model in the path (the SDK puts its API version, v1beta, before `models`).
+_GEMINI_ROUTE = re.compile(r"/models/(?P<model>[^/:]+):generateContent$")
+# Gemini's errors name a status besides the code.
+_GEMINI_STATUS = {400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED", 404: "NOT_FOUND"}
+_GEMINI_STATUS |= {429: "RESOURCE_EXHAUSTED", 503: "UNAVAILABLE", 504: "DEADLINE_EXCEEDED"}
+
+
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
     # Connections are kept open between requests, as a model provider's are: a run's second call reuses its first
@@ -184,8 +261,9 @@ class _Handler(BaseHTTPRequestHandler):
         arrived = time.monotonic()
         raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))  # read whole, so the next request parses
         path = self.path.split("?", 1)[0].rstrip("/")
-        anthropic = path.endswith("/messages")
-        if not anthropic and path != "/v1/chat/completions":
+        gemini = _GEMINI_ROUTE.search(path)
+        api = "google" if gemini else "anthropic" if path.endswith("/messages") else "openai"
+        if api == "openai" and path != "/v1/chat/completions":
             self._answer(404, {"error": {"message": f"No route {self.path}.", "type": "not_found"}})
             return
         try:
@@ -195,17 +273,16 @@ class _Handler(BaseHTTPRequestHandler):
             return
         owner = self.server.owner
         owner.record(body, {name.lower(): value for name, value in self.headers.items()}, self.client_address)
-        reply = owner.brain(_as_chat(body) if anthropic else body)
+        model = gemini.group("model") if gemini else str(body.get("model") or "demo")
+        reply = owner.brain(_for_brain(api, body, model))
         if reply.delay:
             # The answer leaves `delay` seconds after the request arrived, as a provider's latency is measured:
             # this server's own work is part of it, not added to it.
             time.sleep(max(0.0, reply.delay - (time.monotonic() - arrived)))
         if reply.status >= 400:
-            error = {"message": reply.error, "type": "api_error" if anthropic else "server_error"}
-            self._answer(reply.status, {"type": "error", "error": error} if anthropic else {"error": error})
+            self._answer(reply.status, _error(api, reply))
             return
-        answer = anthropic_message if anthropic else completion
-        self._answer(200, answer(body, reply, owner.next_number()))
+        self._answer(200, _success(api, body, reply, owner.next_number(), model))
 
     def _answer(self, status: int, payload: Body) -> None:
         data = json.dumps(payload).encode()
@@ -220,6 +297,34 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         pass  # requests are recorded on the server object, not printed
+
+
+def _for_brain(api: str, body: Body, model: str) -> Body:
+    """The request as the brains read it: in the chat-completions shape."""
+    if api == "google":
+        return _gemini_as_chat(body, model)
+    if api == "anthropic":
+        return _as_chat(body)
+    return body
+
+
+def _success(api: str, body: Body, reply: Reply, number: int, model: str) -> Body:
+    """The answer each API gives for `reply`."""
+    if api == "google":
+        return gemini_content(body, reply, number, model)
+    if api == "anthropic":
+        return anthropic_message(body, reply, number)
+    return completion(body, reply, number)
+
+
+def _error(api: str, reply: Reply) -> Body:
+    """The error body each API answers with."""
+    if api == "google":
+        status = _GEMINI_STATUS.get(reply.status, "INTERNAL")
+        return {"error": {"code": reply.status, "message": reply.error, "status": status}}
+    if api == "anthropic":
+        return {"type": "error", "error": {"message": reply.error, "type": "api_error"}}
+    return {"error": {"message": reply.error, "type": "server_error"}}
 
 
 class _Server(ThreadingHTTPServer):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic_ai.models import Model
 from pydantic_ai.settings import ModelSettings
@@ -11,6 +11,9 @@ from pydantic_ai.settings import ModelSettings
 from apps.agentic import egress
 from apps.agentic.runtime.state import RunState, Timeouts
 from apps.agentic.specs import ModelSpec
+
+if TYPE_CHECKING:
+    import httpx2
 
 
 def preload() -> None:
@@ -78,14 +81,29 @@ def _new_model(spec: ModelSpec, timeout: float, run: RunState | None) -> Model:
         anthropic = AsyncAnthropic(**sdk_options)
         return AnthropicModel(spec.model, provider=AnthropicProvider(anthropic_client=anthropic))
     if spec.api == "GOOGLE":
-        from pydantic_ai.models.google import GoogleModel
-        from pydantic_ai.providers.google import GoogleProvider
-
-        provider = GoogleProvider(api_key=key, http_client=client, base_url=spec.base_url or None)
-        return GoogleModel(spec.model, provider=provider)
+        return _google_model(spec, client, key)
     from openai import AsyncOpenAI
     from pydantic_ai.models.openai import OpenAIChatModel
     from pydantic_ai.providers.openai import OpenAIProvider
 
     openai = AsyncOpenAI(**sdk_options)
     return OpenAIChatModel(spec.model, provider=OpenAIProvider(openai_client=openai))
+
+
+def _google_model(spec: ModelSpec, client: httpx2.AsyncClient, key: str) -> Model:
+    """A model speaking Gemini's API. google-genai retries only when given retry options: one attempt is said
+    outright, so that no default of a later SDK version retries behind the run's back. The SDK sends its key in
+    x-goog-api-key on every request, over the client's own headers: a self-hosted server that takes its token in
+    that header gets the token as the key, not the placeholder."""
+    from google.genai.types import HttpRetryOptions
+    from pydantic_ai.models.google import GoogleModel
+    from pydantic_ai.providers.google import GoogleProvider
+
+    header_key = next((value for name, value in spec.headers.items() if name.lower() == "x-goog-api-key"), None)
+    provider = GoogleProvider(
+        api_key=spec.api_key or header_key or key,
+        http_client=client,
+        base_url=spec.base_url or None,
+        retry_options=HttpRetryOptions(attempts=1),
+    )
+    return GoogleModel(spec.model, provider=provider)

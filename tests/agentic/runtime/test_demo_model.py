@@ -23,9 +23,9 @@ ORDER_TOOL = {
 }
 
 
-def post(url: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+def post(url: str, body: dict[str, Any], route: str = "/chat/completions") -> tuple[int, dict[str, Any]]:
     headers = {"Content-Type": "application/json"}
-    request = urllib.request.Request(url + "/chat/completions", json.dumps(body).encode(), headers)  # noqa: S310
+    request = urllib.request.Request(url + route, json.dumps(body).encode(), headers)  # noqa: S310
     try:
         with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310 - the test's own server
             return response.status, json.loads(response.read())
@@ -68,6 +68,84 @@ def test_a_scripted_brain_answers_tool_calls_and_errors_in_order():
     assert first["choices"][0]["finish_reason"] == "tool_calls"
     assert (status, second["error"]["message"]) == (429, "Slow down")
     assert len(brain.requests) == 2
+
+
+GEMINI_ROUTE = "/v1beta/models/gemini-demo:generateContent"  # after the base URL, as google-genai builds it
+GEMINI_REQUEST = {
+    "systemInstruction": {"role": "user", "parts": [{"text": "Be brief."}]},
+    "contents": [
+        {"role": "user", "parts": [{"text": "Where is 7?"}]},
+        {"role": "model", "parts": [{"functionCall": {"id": "c1", "name": "order_status", "args": {"order_id": "7"}}}]},
+        {
+            "role": "user",
+            "parts": [{"functionResponse": {"id": "c1", "name": "order_status", "response": {"return_value": "Gone"}}}],
+        },
+    ],
+    "tools": [
+        {
+            "functionDeclarations": [
+                {"name": "order_status", "parameters_json_schema": ORDER_TOOL["function"]["parameters"]},
+                {"name": "final_result", "parametersJsonSchema": {"type": "object"}},
+            ]
+        }
+    ],
+    "generationConfig": {"temperature": 0},
+}
+
+
+def test_the_gemini_route_shows_the_brain_the_request_in_the_chat_shape():
+    brain = ScriptedBrain(Reply(text="Gone it is."))
+    with DemoModelServer(brain) as model:
+        status, _ = post(model.url, GEMINI_REQUEST, GEMINI_ROUTE)
+    assert status == 200
+    call = {"function": {"name": "order_status", "arguments": '{"order_id": "7"}'}}
+    assert brain.requests == [
+        {
+            "model": "gemini-demo",
+            "messages": [
+                {"role": "system", "content": "Be brief."},
+                {"role": "user", "content": "Where is 7?"},
+                {"role": "assistant", "content": None, "tool_calls": [call]},
+                {"role": "tool", "tool_call_id": "c1", "content": "Gone"},
+            ],
+            "tools": [
+                {
+                    "type": "function",
+                    "function": {"name": "order_status", "parameters": ORDER_TOOL["function"]["parameters"]},
+                },
+                {"type": "function", "function": {"name": "final_result", "parameters": {"type": "object"}}},
+            ],
+        }
+    ]
+    assert model.requests == [GEMINI_REQUEST]  # recorded as sent
+
+
+def test_the_gemini_route_answers_text_function_calls_usage_and_errors_in_geminis_shape():
+    brain = ScriptedBrain(
+        Reply(tool_calls=[("order_status", {"order_id": "7"})], input_tokens=7, output_tokens=2),
+        Reply(text="Shipped.", input_tokens=9, output_tokens=1),
+        Reply(status=429, error="Slow down"),
+    )
+    with DemoModelServer(brain) as model:
+        _, called = post(model.url, GEMINI_REQUEST, GEMINI_ROUTE)
+        _, answered = post(model.url, GEMINI_REQUEST, GEMINI_ROUTE)
+        status, refused = post(model.url, GEMINI_REQUEST, GEMINI_ROUTE)
+    [candidate] = called["candidates"]
+    assert candidate["content"] == {
+        "role": "model",
+        "parts": [{"functionCall": {"name": "order_status", "args": {"order_id": "7"}}}],
+    }
+    assert candidate["finishReason"] == "STOP"  # Gemini's, for function calls too
+    assert called["usageMetadata"] == {"promptTokenCount": 7, "candidatesTokenCount": 2, "totalTokenCount": 9}
+    assert answered["candidates"][0]["content"]["parts"] == [{"text": "Shipped."}]
+    assert answered["modelVersion"] == "gemini-demo"
+    assert (status, refused) == (429, {"error": {"code": 429, "message": "Slow down", "status": "RESOURCE_EXHAUSTED"}})
+
+
+def test_the_demo_brain_quotes_a_function_response_sent_to_the_gemini_route():
+    with DemoModelServer() as model:
+        _, answer = post(model.url, {**GEMINI_REQUEST, "tools": []}, GEMINI_ROUTE)
+    assert answer["candidates"][0]["content"]["parts"] == [{"text": "Here is what I found: Gone"}]
 
 
 def test_the_command_refuses_to_start_when_debug_is_off(settings):
