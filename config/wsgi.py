@@ -5,6 +5,8 @@ from config.env import load_env
 
 load_env()
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.base")
+# Read by the settings: a web process prepares the statements it runs often (DATABASE_PREPARE_THRESHOLD).
+os.environ["APP_WEB_PROCESS"] = "true"
 
 from django.core.wsgi import get_wsgi_application  # noqa: E402  # after the environment is complete
 from django.urls import get_resolver  # noqa: E402

@@ -271,13 +271,20 @@ def test_the_settings_take_their_values_from_the_environment(clean_env: pytest.M
     assert settings["LOGGING"]["handlers"]["console"]["formatter"] == "json"
 
 
-@pytest.mark.parametrize(("raw", "options"), [(None, {"server_side_binding": True, "prepare_threshold": 5}), ("0", {})])
-def test_postgresql_prepares_frequent_statements_unless_told_not_to(
-    clean_env: pytest.MonkeyPatch, tmp_path: Path, raw: str | None, options: dict[str, Any]
+@pytest.mark.parametrize(
+    ("variables", "options"),
+    [
+        ({"APP_WEB_PROCESS": "true"}, {"server_side_binding": True, "prepare_threshold": 5}),
+        ({"APP_WEB_PROCESS": "true", "DATABASE_PREPARE_THRESHOLD": "0"}, {"server_side_binding": True}),
+        ({}, {"server_side_binding": True}),  # a worker, manage.py: values bound apart, nothing prepared
+    ],
+)
+def test_postgresql_binds_values_apart_and_web_processes_prepare_frequent_statements(
+    clean_env: pytest.MonkeyPatch, tmp_path: Path, variables: dict[str, str], options: dict[str, Any]
 ) -> None:
-    variables = {"DATABASE_URL": "postgres://console@db.internal:5432/aiconsole"}
+    clean_env.delenv("APP_WEB_PROCESS", raising=False)
     settings = load_base_settings(
-        clean_env, tmp_path, **variables, **({"DATABASE_PREPARE_THRESHOLD": raw} if raw else {})
+        clean_env, tmp_path, DATABASE_URL="postgres://console@db.internal:5432/aiconsole", **variables
     )
 
     chosen = settings["DATABASES"]["default"]["OPTIONS"]
