@@ -13,6 +13,7 @@ error handling turn it into a 503 whichever layer opened the budget. Budgets nes
 from __future__ import annotations
 
 import time
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from functools import partial
@@ -61,6 +62,8 @@ def statement_budget(milliseconds: int, *, using: str = DEFAULT_DB_ALIAS) -> Ite
 def _cancelled_as_timeout(
     milliseconds: int, execute: Callable[..., Any], sql: str, params: Any, many: bool, context: Any
 ) -> Any:
+    if context["connection"].vendor == "sqlite":
+        _sqlite_watch(context["connection"])  # opened within the budget: the deadline holds from its first query
     try:
         return execute(sql, params, many, context)
     except OperationalError as exc:
@@ -79,28 +82,34 @@ def _is_cancellation(exc: OperationalError) -> bool:
     return isinstance(exc.__cause__, QueryCanceled)
 
 
-# The deadline the progress handler of each SQLite connection enforces, so that a budget's end gives back the one
-# of the budget around it.
-_sqlite_deadlines: dict[int, float] = {}
+# The deadline of the innermost budget of each SQLite connection, which its progress handler enforces. The handler
+# is installed once the connection is open (a budget opens none: a request that makes no query needs none).
+_sqlite_deadlines: weakref.WeakKeyDictionary[BaseDatabaseWrapper, float] = weakref.WeakKeyDictionary()
 
 
 @contextmanager
 def _sqlite_deadline(connection: BaseDatabaseWrapper, deadline: float) -> Iterator[None]:
-    connection.ensure_connection()
-    raw = connection.connection
-    outer = _sqlite_deadlines.get(id(raw))
-    _sqlite_watch(raw, deadline)
+    outer = _sqlite_deadlines.get(connection)
+    _sqlite_deadlines[connection] = deadline
+    _sqlite_watch(connection)
     try:
         yield
     finally:
-        _sqlite_watch(raw, outer)
+        if outer is None:
+            _sqlite_deadlines.pop(connection, None)
+        else:
+            _sqlite_deadlines[connection] = outer
+        _sqlite_watch(connection)
 
 
-def _sqlite_watch(raw: Any, deadline: float | None) -> None:
+def _sqlite_watch(connection: BaseDatabaseWrapper) -> None:
+    """Give the open connection's progress handler the current deadline (none outside any budget)."""
+    raw = connection.connection
+    if raw is None:
+        return
+    deadline = _sqlite_deadlines.get(connection)
     if deadline is None:
-        _sqlite_deadlines.pop(id(raw), None)
         raw.set_progress_handler(None, 0)
         return
-    _sqlite_deadlines[id(raw)] = deadline
     # A non-zero answer makes SQLite abandon the running statement with "interrupted".
     raw.set_progress_handler(lambda: int(time.monotonic() > deadline), _SQLITE_CHECK_EVERY)

@@ -177,3 +177,20 @@ def test_an_inner_budget_counts_and_the_outer_one_holds_again_after_it():
     assert inner.value.milliseconds == 50
     assert outer.value.milliseconds == 100
     assert time.monotonic() - started < 2
+
+
+def test_a_budget_opens_no_connection():
+    """No database access is allowed here: a request that makes no query (an unknown API path) needs none."""
+    with statement_budget(100):
+        pass
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_connection_opened_within_a_budget_is_held_to_it():
+    connection.close()
+    started = time.monotonic()
+
+    with pytest.raises(QueryTimeout), statement_budget(100):
+        run_slow_query()
+
+    assert time.monotonic() - started < 2
