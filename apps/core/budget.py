@@ -62,23 +62,24 @@ def statement_budget(milliseconds: int, *, using: str = DEFAULT_DB_ALIAS) -> Ite
 def _cancelled_as_timeout(
     milliseconds: int, execute: Callable[..., Any], sql: str, params: Any, many: bool, context: Any
 ) -> Any:
-    if context["connection"].vendor == "sqlite":
+    vendor = context["connection"].vendor
+    if vendor == "sqlite":
         _sqlite_watch(context["connection"])  # opened within the budget: the deadline holds from its first query
     try:
         return execute(sql, params, many, context)
     except OperationalError as exc:
-        if _is_cancellation(exc):
+        if _is_cancellation(exc, vendor):
             raise QueryTimeout(milliseconds) from exc
         raise
 
 
-def _is_cancellation(exc: OperationalError) -> bool:
-    if "interrupted" in str(exc):  # SQLite, stopped by the progress handler
-        return True
-    try:
-        from psycopg.errors import QueryCanceled  # only installed where PostgreSQL is used
-    except ImportError:
+def _is_cancellation(exc: OperationalError, vendor: str) -> bool:
+    if vendor == "sqlite":
+        return "interrupted" in str(exc)  # stopped by the progress handler
+    if vendor != "postgresql":
         return False
+    from psycopg.errors import QueryCanceled  # only installed where PostgreSQL is used
+
     return isinstance(exc.__cause__, QueryCanceled)
 
 
