@@ -66,27 +66,29 @@ MIDDLEWARE = [
     # Next: counts and times every other request, including those the middleware below answers itself.
     "apps.ops.middleware.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    # Early, so that responses made by the middleware below it (errors, redirects) carry the policy too. Skipped on
-    # the API's paths: a policy for pages means nothing to a JSON answer (SecurityMiddleware's nosniff still holds).
-    "apps.core.middleware.ConsoleContentSecurityPolicy",
+    # From here an API request goes straight to ApiLaneEnd: the console's middleware between the two has nothing to
+    # do for a bearer token's request (no session, no user, no page).
+    "apps.core.middleware.ApiLane",
+    # Early, so that responses made by the middleware below it (errors, redirects) carry the policy too.
+    "csp.middleware.CSPMiddleware",
     "apps.accounts.middleware.ProviderFormAction",
-    "apps.core.middleware.BodySizeLimit",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    # Django's own, named as Django's deployment checks look for them (secure session and CSRF cookies); on the
-    # API's paths they do nothing that shows: the API never touches the session, and its views are CSRF-exempt.
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    # The user and messages middleware are skipped on the API's paths (bearer tokens, no session).
-    "apps.core.middleware.ConsoleAuthenticationMiddleware",
-    "apps.core.middleware.ConsoleMessageMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last of the console's, as django-axes asks: it turns a refused sign-in into the lockout page (what follows
+    # only refuses input the views never see).
+    "axes.middleware.AxesMiddleware",
+    "apps.core.middleware.ApiLaneEnd",
+    # Every path from here on.
+    "apps.core.middleware.BodySizeLimit",
     # Every query of an API request under the API's read budget (API_STATEMENT_TIMEOUT_MS).
     "apps.core.middleware.ApiStatementBudget",
     # 400 for a NUL in the path or query string and for too many query parameters; the console's 503 page.
     "apps.core.middleware.RequestInputMiddleware",
-    # Last, as django-axes asks: it turns a refused sign-in into the lockout page.
-    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
