@@ -83,6 +83,7 @@ class WorkerProcess:
         `hostname`: the worker's node name (Celery's default is celery@ and this machine's name)."""
         purge_broker()
         self.output = output
+        self._log: str | None = None
         environment = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "config.settings.test",
@@ -123,7 +124,18 @@ class WorkerProcess:
         os.kill(child, signal.SIGKILL)
         return child
 
+    def wait_for(self, condition: Callable[[], Any], *, timeout: float, what: str) -> Any:
+        """`wait_for`, failing with the worker's log: what it said is what explains a job that never finished.
+        The worker is stopped then (a later `stop` returns the same log)."""
+        try:
+            return wait_for(condition, timeout=timeout, what=what)
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}. The worker's log:\n{self.stop()[-8000:]}") from None
+
     def stop(self) -> str:
+        """Stop the worker (TERM, then KILL after 20 s) and return its log; once stopped, the same log again."""
+        if self._log is not None:
+            return self._log
         self.process.send_signal(signal.SIGTERM)
         try:
             _, err = self.process.communicate(timeout=20)
@@ -131,8 +143,10 @@ class WorkerProcess:
             self.process.kill()
             _, err = self.process.communicate()
         if self.output:
-            return (self.output / "worker.stderr").read_text(errors="replace")
-        return err.decode(errors="replace")
+            self._log = (self.output / "worker.stderr").read_text(errors="replace")
+        else:
+            self._log = err.decode(errors="replace")
+        return self._log
 
 
 def wait_for(condition: Callable[[], Any], *, timeout: float = 30.0, what: str = "the condition") -> Any:

@@ -48,8 +48,7 @@ def job_execute(*, job_pk: int) -> None:
         left_in = _run(job)
     except SoftTimeLimitExceeded:
         _recover_connection()
-        stopped = f"took longer than {settings.CELERY_TASK_SOFT_TIME_LIMIT} s and was stopped"
-        _fail_over_time(job_pk, stopped, "JOB_SOFT_TIME_LIMIT_SECONDS")
+        _fail_over_soft_limit(job_pk)
         job_type, outcome = _type_and_status(job_pk)[0], "timeout"
     else:
         # What the run left the job in (success, failure, skipped), read back unless the runner said: runners of
@@ -91,10 +90,25 @@ def job_timed_out(*, job_pk: int) -> None:
     job_run_observed(job_type=_type_and_status(job_pk)[0], outcome="timeout", seconds=None)
 
 
-def _fail_over_time(job_pk: int, stopped: str, setting: str) -> None:
+def job_soft_timed_out(*, job_pk: int) -> None:
+    """The soft time limit struck outside job_execute: in Celery's own code just before it (the limit's clock starts
+    when the pool process takes the task) or just after it. Celery reports it as the task's failure; the job, if
+    still in progress, fails now rather than when the sweep finds it."""
+    _recover_connection()
+    if _fail_over_soft_limit(job_pk):
+        job_run_observed(job_type=_type_and_status(job_pk)[0], outcome="timeout", seconds=None)
+
+
+def _fail_over_soft_limit(job_pk: int) -> bool:
+    stopped = f"took longer than {settings.CELERY_TASK_SOFT_TIME_LIMIT} s and was stopped"
+    return _fail_over_time(job_pk, stopped, "JOB_SOFT_TIME_LIMIT_SECONDS")
+
+
+def _fail_over_time(job_pk: int, stopped: str, setting: str) -> bool:
+    """Fail the job, if still in progress, saying which limit stopped it; False when it had already finished."""
     # A job stopped by a time limit changed nothing (an import commits with its success), so it can be run again.
     message = f"The {_label(job_pk)} {stopped}; nothing was changed. Try again with fewer agents, or raise {setting}."
-    job_fail(job_pk=job_pk, message=message)
+    return job_fail(job_pk=job_pk, message=message)
 
 
 def _export(job: Job) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from celery import Task, shared_task
-from celery.exceptions import TimeLimitExceeded
+from celery.exceptions import SoftTimeLimitExceeded, TimeLimitExceeded
 from django.conf import settings
 
 from apps.jobs import runners, services
@@ -21,6 +21,10 @@ class JobTask(Task):  # type: ignore[misc]
         # so the job fails now rather than when the sweep finds it.
         if isinstance(exc, TimeLimitExceeded) and args:
             runners.job_timed_out(job_pk=int(args[0]))
+        # job_execute fails the job on a soft time limit itself; one that strikes in Celery's code around it (on a
+        # busy machine, a short limit can) reaches only this.
+        elif isinstance(exc, SoftTimeLimitExceeded) and args:
+            runners.job_soft_timed_out(job_pk=int(args[0]))
 
 
 # The limits are set on the task itself: the worker-wide defaults do not reach the prefork pool's timers.
