@@ -29,6 +29,7 @@ from apps.core.errors import error_body, is_api
 
 NUL = "\x00"
 access_log = logging.getLogger("apps.access")
+_REQUEST_ID_META = "HTTP_" + logs.REQUEST_ID_HEADER.upper().replace("-", "_")
 
 
 class RequestLogMiddleware:
@@ -41,7 +42,8 @@ class RequestLogMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         started = time.perf_counter()
-        request_id = logs.request_id_from(request.headers.get(logs.REQUEST_ID_HEADER))
+        # From META: request.headers would first build a mapping of every header.
+        request_id = logs.request_id_from(request.META.get(_REQUEST_ID_META))
         with logs.scope(request_id=request_id):
             response = self.get_response(request)
             response[logs.REQUEST_ID_HEADER] = request_id

@@ -15,7 +15,11 @@ from collections.abc import Mapping
 from typing import Any
 
 import orjson
+from django.http import HttpResponse
+from django.http.response import HttpResponseBase
 from rest_framework.renderers import JSONRenderer
+from rest_framework.request import Request
+from rest_framework.response import Response
 from rest_framework.utils.encoders import JSONEncoder
 
 _OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
@@ -36,3 +40,14 @@ class FastJSONRenderer(JSONRenderer):
             return bytes(super().render(data, accepted_media_type, renderer_context))
         # As DRF does, so that the answer is also valid JavaScript.
         return encoded.replace(b"\xe2\x80\xa8", b"\\u2028").replace(b"\xe2\x80\xa9", b"\\u2029")
+
+
+def json_answer(request: Request, value: Any) -> HttpResponseBase:
+    """What `Response(value)` answers, rendered at once when the request's negotiated renderer is this one with no
+    indent: the same bytes and headers, without DRF's template-response machinery, which took about 20 µs of a job
+    read's CPU. Any other case is left to Response."""
+    renderer = getattr(request, "accepted_renderer", None)
+    media_type = getattr(request, "accepted_media_type", None) or ""
+    if type(renderer) is not FastJSONRenderer or renderer.get_indent(media_type, {}) is not None:
+        return Response(value)
+    return HttpResponse(renderer.render(value, media_type), content_type=renderer.media_type)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
@@ -21,6 +19,7 @@ from apps.core.api import ERROR_RESPONSES, fields_param, list_params, not_found,
 from apps.core.budget import statement_budget
 from apps.core.listing import ListParams, filter_from_q, project
 from apps.core.openapi import FIELDS_PARAMETER, list_parameters
+from apps.core.renderers import json_answer
 from apps.jobs import selectors, services
 from apps.jobs.api import schema
 from apps.jobs.fields import FIELD_TREE, SEARCHABLE, SORTABLE, WHOLE_OBJECTS
@@ -51,18 +50,13 @@ def _list_response(request: Request, filters: Q, params: ListParams) -> HttpResp
     # Only a row with a stored export bundle can put one in the answer (unless `fields` leaves it out): the answer
     # is looked through only then.
     bundles = any(row.get("bundle_size") is not None for row in rows) and carries_bundle(body)
-    response: HttpResponseBase = streamed_json(body) if bundles else Response(body)
+    response = streamed_json(body) if bundles else json_answer(request, body)
     if total is not None:
         response["X-Total-Count"] = str(total.count)
         if not total.exact:
             # The count stopped at API_TOTAL_COUNT_MAX: there are at least this many.
             response["X-Total-Count-Exact"] = "false"
     return response
-
-
-def _json(value: Any) -> HttpResponseBase:
-    """A DRF answer, or, when it carries export bundles, one streamed as the bundles are read."""
-    return streamed_json(value) if carries_bundle(value) else Response(value)
 
 
 class JobListView(APIView):
@@ -130,7 +124,11 @@ class JobDetailView(APIView):
         row = selectors.job_row(tenant_id=tenant_id_of(request.auth), job_id=job_id)
         if row is None:
             raise not_found("Job", job_id)
-        return _json(project(job_representation(row), fields))
+        body = project(job_representation(row), fields)
+        # Only a job with a stored export bundle can carry one (unless `fields` leaves it out): streamed then.
+        if row.get("bundle_size") is not None and carries_bundle(body):
+            return streamed_json(body)
+        return json_answer(request, body)
 
     @extend_schema(
         operation_id="DELETE-ai-job",
