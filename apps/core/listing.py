@@ -211,13 +211,9 @@ def page_of(
 def _slice(queryset: QuerySet[Any, R], keys: QuerySet[Any, Any] | None, start: int, stop: int, key: str) -> list[R]:
     if start < DEEP_OFFSET:
         return list(queryset[start:stop])
-    wanted = list((queryset if keys is None else keys).values_list(key, flat=True)[start:stop])
-    found = {_key_of(row, key): row for row in queryset.order_by().filter(**{f"{key}__in": wanted})}
-    return [found[k] for k in wanted if k in found]
-
-
-def _key_of(row: object, key: str) -> Any:
-    return row[key] if isinstance(row, Mapping) else getattr(row, key)
+    # One statement: the page's keys walked from the index in a subquery, then only their rows read and sorted.
+    wanted = (queryset if keys is None else keys).values(key)[start:stop]
+    return list(queryset.filter(**{f"{key}__in": wanted}))
 
 
 # --- X-Total-Count -------------------------------------------------------------------------------------------
