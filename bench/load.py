@@ -182,6 +182,8 @@ def run_load(args: argparse.Namespace, env: dict[str, str]) -> dict[str, Any]:
 def write_doc(args: argparse.Namespace, r: dict[str, Any]) -> str:
     kinds = ", ".join(f"{kind} {count:,} (p99 {p99:.0f} ms)" for kind, (count, p99) in r["kinds"].items())
     by_kind = f"By kind: {kinds}. " if kinds else ""
+    # wrk draws every request from one pool; the Python clients keep a tenant per connection.
+    share = "requests" if r["loader"].startswith("wrk") else "connections"
     return "\n".join(
         [
             START,
@@ -190,7 +192,7 @@ def write_doc(args: argparse.Namespace, r: dict[str, Any]) -> str:
             f"Measured {datetime.now(UTC):%Y-%m-%d} by `bench/load.py` on {platform.machine()}, {os.cpu_count()} "
             f"cores: {r['connections']} keep-alive connections for {args.seconds:.0f} s against gunicorn with "
             f"{args.workers} workers x {args.threads} threads on {HOST}, PostgreSQL on the same machine, the clients "
-            f"({r['loader']}) too. Half the connections use the big tenant ({args.tenants[0]}), half the small one "
+            f"({r['loader']}) too. Half the {share} use the big tenant ({args.tenants[0]}), half the small one "
             f"({args.tenants[1]}); 40 % lists of 60 (half with "
             "X-Total-Count), 30 % searches by status and type, 30 % get by id.",
             "",

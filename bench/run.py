@@ -360,8 +360,9 @@ def write_doc(args: argparse.Namespace, results: dict[str, dict[str, dict[str, f
         "Targets: every median at the big size at most 20 ms, and big/small at most 1.3 for every scenario, the "
         "totals (X-Total-Count with no q, and with a status/type q, answered from the kept counts) included. Page "
         f"1,000 of 60 (job 59,941 on) lies past the end of a small tenant of {args.small:,} jobs, which answers an "
-        "empty page at once: its ratio compares unlike work, and page 1,000 of 10 (the small tenant's last page) "
-        "is the one that compares the same depth.",
+        "empty page at once: its ratio compares unlike work. Page 1,000 of 10 is the small tenant's last page, "
+        "which it reads from its end (a page nearer the end than the start is read backwards when the kept counts "
+        "give the total), while the big tenant walks 9,990 index entries to it.",
         END,
     ]
     return "\n".join(lines)
