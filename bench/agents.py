@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import multiprocessing
 import os
 import platform
 import socket
@@ -25,7 +26,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -66,8 +67,7 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@contextmanager
-def mcp_server() -> Iterator[str]:
+def _serve_mcp(port: int) -> None:
     """A real MCP server (the `mcp` SDK's, streamable HTTP) with one tool taking TOOL_SECONDS."""
     from mcp.server.mcpserver import MCPServer
 
@@ -79,21 +79,36 @@ def mcp_server() -> Iterator[str]:
         await asyncio.sleep(TOOL_SECONDS)
         return f"Order {order_id} was shipped."
 
+    uvicorn.run(server.streamable_http_app(), host=HOST, port=port, log_level="warning")
+
+
+def _serve_model(port: int, latency: float) -> None:
+    DemoModelServer(BenchBrain(latency), host=HOST, port=port).serve_forever()
+
+
+@contextmanager
+def own_process(serve: Callable[..., None], *args: Any) -> Iterator[int]:
+    """`serve(port, *args)` in a process of its own, on a free port, until the block ends. The model and MCP
+    servers stand for remote services: in processes of their own, neither waits for the other's or the benchmark's
+    interpreter lock."""
     port = _free_port()
-    config = uvicorn.Config(server.streamable_http_app(), host=HOST, port=port, log_level="warning")
-    runner = uvicorn.Server(config)
-    thread = threading.Thread(target=runner.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not runner.started:
-        if time.monotonic() > deadline:
-            sys.exit("the MCP server did not start")
-        time.sleep(0.05)
+    process = multiprocessing.get_context("spawn").Process(target=serve, args=(port, *args), daemon=True)
+    process.start()
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            socket.create_connection((HOST, port), timeout=1).close()
+            break
+        except OSError:
+            if time.monotonic() > deadline or not process.is_alive():
+                process.kill()
+                sys.exit(f"{serve.__name__} did not start")
+            time.sleep(0.05)
     try:
-        yield f"http://{HOST}:{port}/mcp"
+        yield port
     finally:
-        runner.should_exit = True
-        thread.join(timeout=10)
+        process.terminate()
+        process.join(10)
 
 
 def prepare(env: dict[str, str]) -> None:
@@ -200,8 +215,8 @@ def p95(values: list[float]) -> float:
 def one_latency(
     env: dict[str, str], token: str, latency: float, concurrency: int, args: argparse.Namespace
 ) -> dict[str, float]:
-    with DemoModelServer(BenchBrain(latency)) as model, mcp_server() as mcp_url:
-        create_agent(Caller(token), model.url, mcp_url)
+    with own_process(_serve_model, latency) as model_port, own_process(_serve_mcp) as mcp_port:
+        create_agent(Caller(token), f"http://{HOST}:{model_port}/v1", f"http://{HOST}:{mcp_port}/mcp")
         worker = start_worker(env, concurrency)
         try:
             # One run first, so that every pool process has imported what a run needs.
@@ -244,7 +259,8 @@ def write_doc(args: argparse.Namespace, results: dict[tuple[int, int], dict[str,
         "",
         f"Measured {datetime.now(UTC):%Y-%m-%d} by `bench/agents.py` on {platform.machine()}, {os.cpu_count()} cores, "
         f"Python {platform.python_version()}, PostgreSQL and Redis on 127.0.0.1; gunicorn and one Celery worker on the "
-        "`agents` queue (prefork, concurrency C) on the same machine, with the model and MCP servers.",
+        "`agents` queue (prefork, concurrency C) on the same machine, with the model and MCP servers (each in a "
+        "process of its own).",
         f"Each of {args.jobs} chat-async runs makes two model calls of latency L (the demo model server) and one MCP "
         f"tool call of {TOOL_SECONDS * 1000:.0f} ms (a real MCP server, streamable HTTP); all are sent at once.",
         "",

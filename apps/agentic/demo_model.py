@@ -256,6 +256,10 @@ class _Handler(BaseHTTPRequestHandler):
     # Connections are kept open between requests, as a model provider's are: a run's second call reuses its first
     # call's connection, and the benchmarks do not measure a TCP connection per call that real runs do not make.
     protocol_version = "HTTP/1.1"
+    # An answer leaves in two writes (headers, then body). With Nagle's algorithm on, the body waited for the
+    # client's delayed acknowledgement of the headers: 40 ms more on every call after a connection's first, a
+    # latency no provider has, which the agent benchmark counted as the worker's overhead.
+    disable_nagle_algorithm = True
 
     def do_POST(self) -> None:  # the name http.server calls
         arrived = time.monotonic()
