@@ -36,7 +36,17 @@ QUEUED, SYNCHRONOUS, BIG_EXPORTS, BIG_PROMPT = 400, 16, 50, 3_000_000
 class Server:
     def __init__(self, root: Path, env: dict[str, str], port: int) -> None:
         self.port = port
-        command = [PY, "-m", "gunicorn", "config.wsgi", "--bind", f"{HOST}:{port}", "--workers", "4"]
+        command = [
+            PY,
+            "-m",
+            "gunicorn",
+            "config.wsgi",
+            "--bind",
+            f"{HOST}:{port}",
+            "--workers",
+            "4",
+            "--no-control-socket",
+        ]
         self.process = subprocess.Popen(
             [*command, "--threads", "4", "--timeout", "120", "--log-level", "warning"], cwd=root, env=env
         )

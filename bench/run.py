@@ -109,6 +109,8 @@ def start_server(
             str(threads),
             "--log-level",
             "warning",
+            # No control socket: the floor and ours run side by side, and each would take the one path per user.
+            "--no-control-socket",
         ],
         cwd=ROOT,
         env=env,

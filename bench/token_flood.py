@@ -62,7 +62,7 @@ def prepare(root: Path, env: dict[str, str], jobs: int) -> dict[str, str]:
 
 
 def start_server(root: Path, env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
-    gunicorn = [str(ROOT / ".venv/bin/gunicorn"), "config.wsgi", "--bind", f"{HOST}:{port}"]
+    gunicorn = [str(ROOT / ".venv/bin/gunicorn"), "config.wsgi", "--bind", f"{HOST}:{port}", "--no-control-socket"]
     server = subprocess.Popen(
         [*gunicorn, "--workers", "2", "--threads", "4", "--log-level", "warning"], cwd=root, env=env
     )

@@ -12,6 +12,9 @@ from config.env import env_str, load_env
 load_env()
 
 accesslog = None
+# No control socket (gunicorn 25.1 on): its default path is one per user ($HOME/.gunicorn/gunicorn.ctl), so two
+# consoles on one machine, or `make run` beside the tests, would take it from each other; nothing here uses gunicornc.
+control_socket_disable = True
 if logs.format_from_env() == "json":
     logconfig_dict = logs.logging_config("json", env_str("LOG_LEVEL", "INFO"))
     logging.captureWarnings(True)

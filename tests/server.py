@@ -48,6 +48,8 @@ class ServerProcess:
             **env,
         }
         command = [sys.executable, "-m", "gunicorn", *options, "config.wsgi", "--bind", f"127.0.0.1:{self.port}"]
+        # No control socket: each gunicorn would take the one path per user from the others running beside it.
+        command.append("--no-control-socket")
         self.output = output
         files = [(output / f"web.{stream}").open("wb") for stream in ("stdout", "stderr")] if output else []
         self.process = subprocess.Popen(

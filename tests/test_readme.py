@@ -84,7 +84,18 @@ def server(transactional_db: Any) -> Iterator[str]:
     port = free_port()
     env = serving_environment()
     process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "config.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "1"],
+        # No control socket: each gunicorn would take the one path per user from the others running beside it.
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "config.wsgi",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "1",
+            "--no-control-socket",
+        ],
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
