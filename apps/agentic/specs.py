@@ -150,6 +150,13 @@ def _model(tenant: Tenant, llm: dict[str, Any], secrets: set[str]) -> ModelSpec:
         return ModelSpec(provider, provider.upper(), model, api_key=key, temperature=temperature)
     if provider in ("self_hosted_ollama", "self_hosted_vllm"):
         params = llm.get("selfHostedParams") or {}
+        if params.get("oauth"):
+            # The hosted service fetches the model's token from an OAuth configuration (a preview resource this
+            # installation does not have): run without it, the model would be called unauthenticated.
+            raise RunFailed(
+                "The agent's self-hosted model gets its token through selfHostedParams.oauth, which only the hosted "
+                "service runs: give it authorizationHeaderName and authorizationHeaderToken instead."
+            )
         headers: dict[str, str] = {}
         if params.get("authorizationHeaderName") and params.get("authorizationHeaderToken"):
             value = _token(tenant, params["authorizationHeaderToken"], "the self-hosted model", secrets)

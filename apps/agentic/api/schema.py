@@ -29,7 +29,10 @@ COMPONENTS: dict[str, dict[str, Any]] = {
             "message": _str("What the user says to the agent."),
             "attachments": {
                 "type": "array",
-                "description": "Files uploaded earlier in the same session, for the agent to read.",
+                "description": (
+                    "Files uploaded earlier in the same session, in the hosted service. Checked and kept on the job as "
+                    "sent; this installation has no attachment upload, so the agent is not given them."
+                ),
                 "items": {
                     "type": "object",
                     "required": ["attachmentId"],

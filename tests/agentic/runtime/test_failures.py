@@ -116,6 +116,16 @@ def test_a_tool_call_longer_than_the_tool_timeout_fails_the_run(worker, tenant, 
     assert message == "The tool order_status did not answer within 0.5 s (AGENT_TOOL_TIMEOUT_SECONDS)."
 
 
+def test_a_self_hosted_model_whose_token_comes_from_an_oauth_configuration_fails_naming_it(worker, tenant, model):
+    params = {"url": model.url, "oauth": {"id": "corp-oauth"}}
+    agent(tenant, "a", model.url, llm={"provider": "self_hosted_vllm", "model": "m", "selfHostedParams": params})
+
+    message = failed(start(tenant, "a", "Hello"))
+
+    assert message.startswith("The agent's self-hosted model gets its token through selfHostedParams.oauth")
+    assert model.requests == []  # never called unauthenticated
+
+
 @override_settings(PLATFORM_LLM_BASE_URL="", PLATFORM_LLM_API_KEY="")
 def test_emporix_openai_without_the_platform_endpoint_fails_saying_which_setting_is_missing(worker, tenant, model):
     agent(tenant, "hosted", model.url, llm={"provider": "emporix_openai", "model": "gpt-4.1-mini"})
