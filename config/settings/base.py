@@ -385,6 +385,7 @@ JOB_QUEUES = {"AGENT_CHAT": AGENT_QUEUE}
 WORKER_MISSING_AFTER_SECONDS = env_int("WORKER_MISSING_AFTER_SECONDS", 60, minimum=1)
 CELERY_BEAT_SCHEDULE = {
     "jobs-sweep": {"task": "apps.jobs.tasks.jobs_sweep", "schedule": float(JOB_SWEEP_INTERVAL_SECONDS)},
+    "event-deliveries-prune": {"task": "apps.agentic.tasks.event_deliveries_prune", "schedule": 3600.0},
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
@@ -430,6 +431,9 @@ AGENT_COMMERCE_EVENTS = env_list(
 # Standard Webhooks: a signed event older (or newer) than this is refused; a rotated secret works this long.
 COMMERCE_EVENT_TOLERANCE_SECONDS = env_int("COMMERCE_EVENT_TOLERANCE_SECONDS", 300, minimum=1)
 EVENT_SECRET_GRACE_SECONDS = env_int("EVENT_SECRET_GRACE_SECONDS", 86400, minimum=0)
+# How long a delivery's `webhook-id` is remembered: the same id again within this answers the same jobs. Senders
+# retry a delivery for a few days at most; older ones are removed by the scheduler.
+COMMERCE_EVENT_DELIVERIES_KEPT_DAYS = env_int("COMMERCE_EVENT_DELIVERIES_KEPT_DAYS", 7, minimum=1)
 
 # --- Metrics (GET /metrics, apps/ops/metrics.py) ---------------------------------------------------------------
 # With a token, /metrics asks for `Authorization: Bearer <token>`; without one it answers loopback clients only.

@@ -111,6 +111,18 @@ def event_receive(*, tenant: Tenant, webhook_id: str, body: dict[str, Any]) -> R
     return Received(job_ids=list(delivery.job_ids), replayed=False)
 
 
+def event_deliveries_prune(*, batch: int = 5000) -> int:
+    """Forget deliveries older than COMMERCE_EVENT_DELIVERIES_KEPT_DAYS (every tenant's: the scheduler's upkeep),
+    a batch at a time so that no statement holds many rows; how many were removed."""
+    cutoff = now_ms() - timedelta(days=settings.COMMERCE_EVENT_DELIVERIES_KEPT_DAYS)
+    removed = 0
+    while True:
+        old = list(EventDelivery.objects.filter(received_at__lt=cutoff).values_list("pk", flat=True)[:batch])
+        if not old:
+            return removed
+        removed += EventDelivery.objects.filter(pk__in=old).delete()[0]
+
+
 def _runs_start(tenant: Tenant, event: str, body: dict[str, Any]) -> list[str]:
     if event not in settings.AGENT_COMMERCE_EVENTS:
         return []

@@ -6,12 +6,16 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.conf import settings
 
-from apps.agentic.events.services import EVENT_DATA_BEGIN, EVENT_DATA_END, event_secret_get
+from apps.agentic import tasks
+from apps.agentic.events.services import EVENT_DATA_BEGIN, EVENT_DATA_END, event_deliveries_prune, event_secret_get
 from apps.agentic.models import AgentRequest, EventDelivery, LogMessage
+from apps.core.timefmt import now_ms
 from apps.jobs.models import Job
 from apps.tenants.models import Tenant
 from tests.agentic.events.conftest import (
@@ -220,6 +224,40 @@ def test_the_same_webhook_id_again_answers_the_same_jobs_and_starts_nothing(tena
     assert len(first.body["jobIds"]) == 2
     assert Job.objects.count() == 2
     assert EventDelivery.objects.filter(tenant=tenant, webhook_id="msg_once").count() == 1
+
+
+def test_a_webhook_id_is_forgotten_once_older_than_the_days_kept(tenant: Tenant, sender: Sender) -> None:
+    subscribe(tenant, "notifier", commerce_trigger(ORDER_CREATED))
+    event = order_event()
+    first = sender.post(event, webhook_id="msg_old").body["jobIds"]
+    recent = sender.post(order_event(), webhook_id="msg_recent").body["jobIds"]
+    kept = timedelta(days=settings.COMMERCE_EVENT_DELIVERIES_KEPT_DAYS)
+    EventDelivery.objects.filter(webhook_id="msg_old").update(received_at=now_ms() - kept - timedelta(minutes=1))
+    EventDelivery.objects.filter(webhook_id="msg_recent").update(received_at=now_ms() - kept + timedelta(minutes=1))
+
+    assert tasks.event_deliveries_prune() == 1  # what the scheduler runs every hour
+
+    assert list(EventDelivery.objects.values_list("webhook_id", flat=True)) == ["msg_recent"]
+    again = sender.post(event, webhook_id="msg_old").body["jobIds"]
+    assert len(again) == 1 and again != first  # a delivery of that id is new again
+    assert sender.post(order_event(), webhook_id="msg_recent").body["jobIds"] == recent  # still remembered
+
+
+def test_deliveries_are_forgotten_a_batch_at_a_time(tenant: Tenant, sender: Sender) -> None:
+    for n in range(5):
+        sender.post(order_event(), webhook_id=f"msg_{n}")
+    EventDelivery.objects.update(
+        received_at=now_ms() - timedelta(days=settings.COMMERCE_EVENT_DELIVERIES_KEPT_DAYS + 1)
+    )
+
+    assert event_deliveries_prune(batch=2) == 5
+
+    assert not EventDelivery.objects.exists()
+
+
+def test_the_scheduler_prunes_the_deliveries_every_hour() -> None:
+    entry = settings.CELERY_BEAT_SCHEDULE["event-deliveries-prune"]
+    assert entry == {"task": tasks.event_deliveries_prune.name, "schedule": 3600.0}
 
 
 def test_a_webhook_id_is_one_delivery_per_tenant(tenant: Tenant, other_tenant: Tenant, sender: Sender) -> None:
