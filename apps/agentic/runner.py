@@ -55,7 +55,8 @@ def run_agent_job(job: Job) -> str | None:
     try:
         result = loop.run(lambda bridge: _run(job, spec, history, journal.served_by(bridge)))
     except RunStopped:
-        services.request_close(job=job, severity=Severity.WARNING)
+        # Whoever ended the job (a cancel, a delete, the sweep) may have closed the log already, as they saw it.
+        services.request_close(job=job, severity=Severity.WARNING, only_open=True)
         return None
     except RunFailed as exc:
         _fail(job, exc.reason, usage=exc.usage)
@@ -75,7 +76,7 @@ def run_agent_job(job: Job) -> str | None:
     ):
         return str(Job.Status.SUCCESS)
     # Cancelled or deleted after its last step: closed as a run stopped at a flush is (nothing more written).
-    services.request_close(job=job, severity=Severity.WARNING)
+    services.request_close(job=job, severity=Severity.WARNING, only_open=True)
     return None
 
 

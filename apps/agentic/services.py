@@ -197,16 +197,23 @@ def request_open(*, tenant: Tenant, job: Job, agent_id: str, owner: Owner | None
 _WORSE = {Severity.INFO: 0, Severity.WARNING: 1, Severity.ERROR: 2}
 
 
-def request_close(*, job: Job, severity: Severity = Severity.INFO, agents: list[str] | None = None) -> None:
+def request_close(
+    *, job: Job, severity: Severity = Severity.INFO, agents: list[str] | None = None, only_open: bool = False
+) -> None:
     """The job's run is over: its request log gets its end, severity and collaborators, and so does its session.
-    The request and session are the job's (request_open made them with its ids and agent)."""
+    The request and session are the job's (request_open made them with its ids and agent). `only_open`: a request
+    log already closed (by whoever ended the job) is left as it is, and so is its session."""
     now = now_ms()
     trigger = str(job.agent_id)
     changes: dict[str, Any] = {"finished_at": now, "severity": severity, "modified_at": now}
     changes["version"] = F("version") + 1
     if agents:
         changes["collaboration_agents"] = [a for a in agents if a != trigger]
-    AgentRequest.objects.filter(tenant_id=job.tenant_id, request_id=str(job.request_id)).update(**changes)
+    requests = AgentRequest.objects.filter(tenant_id=job.tenant_id, request_id=str(job.request_id))
+    if only_open:
+        requests = requests.filter(finished_at__isnull=True)
+    if not requests.update(**changes) and only_open:
+        return
     sessions = AgentSession.objects.filter(tenant_id=job.tenant_id, session_id=str(job.session_id))
     milder = [str(other) for other, rank in _WORSE.items() if rank < _WORSE[Severity(severity)]]
     worst: Any = F("severity")
@@ -443,19 +450,36 @@ def run_succeed(
     return True
 
 
-def run_fail(*, job: Job, reason: str, usage: dict[str, Any] | None = None) -> bool:
-    """The run failed: the job fails with the reason (and the usage so far), the transcript says why, and the
-    request log is closed as an error. False (and nothing written) when the job ended meanwhile."""
+def run_fail(
+    *,
+    job: Job,
+    reason: str,
+    usage: dict[str, Any] | None = None,
+    severity: Severity = Severity.ERROR,
+    say_why: bool = True,
+) -> bool:
+    """The run failed: the job fails with the reason (and the usage so far), the transcript says why (unless not
+    `say_why`), and the request log is closed as an error (a cancel: a warning). False (and nothing written) when
+    the job ended meanwhile. The runner calls it, and so does the job machinery when it ends a run
+    (apps.agentic.ending)."""
     with transaction.atomic():
         if not job_fail(job_pk=job.pk, message=reason, usage=usage):
             return False
-        log_write(
-            tenant=job.tenant,
-            session_id=str(job.session_id),
-            request_id=str(job.request_id),
-            agent_id=str(job.agent_id),
-            message=run_failed(reason),
-            severity=Severity.ERROR,
-        )
-        request_close(job=job, severity=Severity.ERROR)
+        if say_why:
+            log_write(
+                tenant=job.tenant,
+                session_id=str(job.session_id),
+                request_id=str(job.request_id),
+                agent_id=str(job.agent_id),
+                message=run_failed(reason),
+                severity=severity,
+            )
+        request_close(job=job, severity=severity)
     return True
+
+
+def runs_deleted(*, jobs: Sequence[Job]) -> None:
+    """The jobs of runs still in progress are being deleted: no runner will close their request logs, so they are
+    closed now, as warnings, as a runner closes the log of a run deleted under it."""
+    for job in jobs:
+        request_close(job=job, severity=Severity.WARNING, only_open=True)

@@ -18,8 +18,9 @@ from apps.agents.bundle import BundleError, bundle_collect, bundle_decode, bundl
 from apps.agents.importing import bundle_apply
 from apps.core import logs
 from apps.core.metrics import job_run_observed
+from apps.jobs.endings import Stop
 from apps.jobs.models import Job
-from apps.jobs.services import job_claim, job_fail, job_finish, job_lock_unfinished
+from apps.jobs.services import job_claim, job_fail, job_finish, job_lock_unfinished, job_stop
 
 logger = logging.getLogger(__name__)
 
@@ -84,8 +85,9 @@ def _run(job: Job) -> str | None:
 
 
 def job_timed_out(*, job_pk: int) -> None:
-    stopped = f"was stopped after {settings.CELERY_TASK_TIME_LIMIT} s, its hard time limit"
-    _fail_over_time(job_pk, stopped, "JOB_TIME_LIMIT_SECONDS")
+    seconds = settings.CELERY_TASK_TIME_LIMIT
+    stop = Stop(f"was stopped after {seconds} s, its hard time limit (JOB_TIME_LIMIT_SECONDS)")
+    _fail_over_time(job_pk, f"was stopped after {seconds} s, its hard time limit", "JOB_TIME_LIMIT_SECONDS", stop)
     # Counted by the worker's main process; the killed process's start time went with it.
     job_run_observed(job_type=_type_and_status(job_pk)[0], outcome="timeout", seconds=None)
 
@@ -100,15 +102,17 @@ def job_soft_timed_out(*, job_pk: int) -> None:
 
 
 def _fail_over_soft_limit(job_pk: int) -> bool:
-    stopped = f"took longer than {settings.CELERY_TASK_SOFT_TIME_LIMIT} s and was stopped"
-    return _fail_over_time(job_pk, stopped, "JOB_SOFT_TIME_LIMIT_SECONDS")
+    seconds = settings.CELERY_TASK_SOFT_TIME_LIMIT
+    stop = Stop(f"was stopped after {seconds} s, its soft time limit (JOB_SOFT_TIME_LIMIT_SECONDS)")
+    return _fail_over_time(job_pk, f"took longer than {seconds} s and was stopped", "JOB_SOFT_TIME_LIMIT_SECONDS", stop)
 
 
-def _fail_over_time(job_pk: int, stopped: str, setting: str) -> bool:
+def _fail_over_time(job_pk: int, stopped: str, setting: str, stop: Stop) -> bool:
     """Fail the job, if still in progress, saying which limit stopped it; False when it had already finished."""
-    # A job stopped by a time limit changed nothing (an import commits with its success), so it can be run again.
+    # An export or import stopped by a time limit changed nothing (an import commits with its success), so it can
+    # be run again. A job of another app's type is worded by that app (`stop`): an agent run's tools may have acted.
     message = f"The {_label(job_pk)} {stopped}; nothing was changed. Try again with fewer agents, or raise {setting}."
-    return job_fail(job_pk=job_pk, message=message)
+    return job_stop(job_pk=job_pk, message=message, stop=stop)
 
 
 def _export(job: Job) -> None:

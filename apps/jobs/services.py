@@ -17,6 +17,7 @@ from apps.agents.bundle import BundleError, agents_unknown, bundle_decode
 from apps.core.metrics import rate_limit_refused
 from apps.core.timefmt import now_ms
 from apps.jobs import selectors
+from apps.jobs.endings import Stop, ending_of, types_with_endings
 from apps.jobs.errors import InvalidBundle, JobNotRetryable, TooManyJobsInProgress, UnknownAgents
 from apps.jobs.history import HistoryError
 from apps.jobs.models import ExportBundle, Job, JobCount
@@ -26,7 +27,17 @@ logger = logging.getLogger(__name__)
 
 
 def job_delete(*, job: Job) -> None:
-    job.delete()
+    """Delete the job; one of a type another app runs, still in progress, is ended by that app in the same
+    transaction (an agent run's request log closed), as no runner will end it now."""
+    ending = ending_of(job.type)
+    if ending is None:
+        job.delete()
+        return
+    with transaction.atomic():
+        running = _unfinished(job.pk).select_for_update(of=("self",)).defer(*_BULKY).first()
+        if running is not None:
+            ending.deleted([running])
+        job.delete()
 
 
 @dataclass(frozen=True)
@@ -49,12 +60,30 @@ def jobs_delete(*, tenant: Tenant, jobs: QuerySet[Job], batch: int, seconds: flo
             pks, after = selectors.job_batch(jobs=jobs, after=after, size=batch)
             if not pks:
                 return JobsDeleted(deleted, done=True)
+            _end_deleted(pks)
             # Only the primary keys are loaded: the payloads and results can be large. Retries of these jobs
             # are unlinked (retry_of SET NULL) by the delete.
             _, per_model = Job.objects.filter(tenant_id=tenant.pk, pk__in=pks).only("pk").delete()
             deleted += per_model.get(Job._meta.label, 0)
         if time.monotonic() >= deadline:
             return JobsDeleted(deleted, done=not selectors.job_batch(jobs=jobs, after=after, size=1)[0])
+
+
+def _end_deleted(pks: list[int]) -> None:
+    """Let the apps that run jobs of other types end those of `pks` still in progress, before they are deleted."""
+    types = types_with_endings()
+    if not types:
+        return
+    unfinished = Job.objects.filter(pk__in=pks, type__in=types, status=Job.Status.IN_PROGRESS)
+    running = list(unfinished.select_for_update(of=("self",)).defer(*_BULKY))
+    for job_type in sorted({str(job.type) for job in running}):
+        ending = ending_of(job_type)
+        if ending is not None:
+            ending.deleted([job for job in running if job.type == job_type])
+
+
+# What the machinery never needs when it ends a job, and can be megabytes: an import's bundle, an export's result.
+_BULKY = ("payload", "export_result", "import_result")
 
 
 @dataclass(frozen=True)
@@ -256,11 +285,16 @@ def job_claim(*, job_pk: int) -> Job | None:
     )
     if claimed:
         return Job.objects.select_related("tenant").filter(pk=job_pk).first()
-    job_fail(
+    attempts = settings.JOB_MAX_ATTEMPTS
+    job_stop(
         job_pk=job_pk,
         message=(
-            f"Gave up after {settings.JOB_MAX_ATTEMPTS} attempts: the worker running this job stopped each time "
+            f"Gave up after {attempts} attempts: the worker running this job stopped each time "
             "before it finished (it ran out of memory or time, or was restarted). Try again with fewer agents."
+        ),
+        stop=Stop(
+            f"was given up after {attempts} attempts, the most a job gets (JOB_MAX_ATTEMPTS): the worker running it "
+            "stopped each time before it finished (it ran out of memory or time, or was restarted)"
         ),
     )
     return None
@@ -309,7 +343,25 @@ def job_fail(*, job_pk: int, message: str, usage: dict[str, Any] | None = None) 
 def job_cancel(*, job_pk: int, by: str) -> bool:
     """Stop an in-progress job: it ends in `failure` saying who cancelled it (a running agent run notices at its
     next step and stops there). False when it had already finished or was deleted."""
-    return job_finish(job_pk=job_pk, status=Job.Status.FAILURE, message=f"Cancelled by {by}.")
+    return job_stop(job_pk=job_pk, message=f"Cancelled by {by}.")
+
+
+def job_stop(*, job_pk: int, message: str, stop: Stop | None = None) -> bool:
+    """Fail an in-progress job that the machinery, not its runner, ends: `stop` says what stopped it (a time
+    limit, the attempts, the sweep), None is a cancel. Exports and imports fail with `message`; a type another app
+    runs is failed by that app (apps.jobs.endings), worded for `stop`, with what ends with it in the same
+    transaction. False when it had already finished or was deleted."""
+    job_type = Job.objects.filter(pk=job_pk).values_list("type", flat=True).first()
+    ending = ending_of(job_type) if job_type is not None else None
+    if ending is None:
+        return job_fail(job_pk=job_pk, message=message)
+    with transaction.atomic():
+        # Locked: the runner, if one is still going, cannot finish it between the wording and the failure.
+        job = _unfinished(job_pk).select_for_update(of=("self",)).defer(*_BULKY).first()
+        if job is None:
+            return False
+        worded = message if stop is None else ending.message(job, stop)
+        return ending.fail(job, worded, cancelled=stop is None)
 
 
 def _bundle_of(result: dict[str, Any] | None) -> tuple[str, str] | None:
@@ -326,12 +378,17 @@ def jobs_sweep() -> dict[str, int]:
     waiting = Job.objects.filter(status=Job.Status.IN_PROGRESS, dispatched_at__isnull=True, payload__isnull=False)
     deadline = now - timedelta(seconds=settings.JOB_DISPATCH_DEADLINE_SECONDS)
     undeliverable = list(waiting.filter(created_at__lt=deadline).values_list("pk", flat=True))
+    deadline_seconds = settings.JOB_DISPATCH_DEADLINE_SECONDS
     for pk in undeliverable:
-        job_fail(
+        job_stop(
             job_pk=pk,
             message=(
-                f"No worker could be reached for {settings.JOB_DISPATCH_DEADLINE_SECONDS} s: the message broker "
+                f"No worker could be reached for {deadline_seconds} s: the message broker "
                 "(REDIS_URL) was down. Check the broker, then start the export or import again."
+            ),
+            stop=Stop(
+                f"was never started: no worker could be reached within {deadline_seconds} s "
+                "(JOB_DISPATCH_DEADLINE_SECONDS), as the message broker (REDIS_URL) was down"
             ),
         )
     # Only jobs older than a few seconds: younger ones are still being sent by the request that made them.
@@ -341,14 +398,18 @@ def jobs_sweep() -> dict[str, int]:
     stuck = Job.objects.filter(status=Job.Status.IN_PROGRESS, dispatched_at__lt=stuck_since).filter(
         Q(started_at__isnull=True) | Q(started_at__lt=stuck_since)
     )
-    reaped = 0
+    reaped, stuck_seconds = 0, settings.JOB_STUCK_AFTER_SECONDS
     for pk in stuck.values_list("pk", flat=True)[:1000]:
-        reaped += job_fail(
+        reaped += job_stop(
             job_pk=pk,
             message=(
-                f"Stopped: no worker finished this job within {settings.JOB_STUCK_AFTER_SECONDS} s (the worker was "
+                f"Stopped: no worker finished this job within {stuck_seconds} s (the worker was "
                 "lost or the job hit its time limit). Start it again; if it keeps happening, export fewer agents "
                 "or raise JOB_TIME_LIMIT_SECONDS."
+            ),
+            stop=Stop(
+                f"was stopped: no worker finished it within {stuck_seconds} s (JOB_STUCK_AFTER_SECONDS), so its "
+                "worker was lost or it hit its time limit (JOB_TIME_LIMIT_SECONDS)"
             ),
         )
     return {"failed_undeliverable": len(undeliverable), "resent": resent, "reaped": reaped}

@@ -54,8 +54,9 @@ def test_the_lines_before_a_tool_and_its_mark_are_written_together(tenant):
 
 def test_a_cancelled_job_gets_neither_the_lines_before_a_tool_nor_its_mark(tenant):
     job = _job(tenant)
-    before = _transcript(job)
     assert job_cancel(job_pk=job.pk, by="ada@example.com")
+    before = _transcript(job)  # the cancel's own line is the last
+    assert before[-1] == "Agent run failed: Cancelled by ada@example.com."
 
     assert services.run_tool_mark(job=job, lines=_lines("Tool x called"), mark=True) is False
 
@@ -81,8 +82,9 @@ def test_a_runs_last_lines_are_written_with_its_success_after_the_others(tenant)
 
 def test_a_job_cancelled_after_its_last_step_keeps_the_cancel_and_gets_no_more_lines(tenant):
     job = _job(tenant)
-    before = _transcript(job)
     assert job_cancel(job_pk=job.pk, by="ada@example.com")
+    before = _transcript(job)  # the cancel's own line is the last
+    assert before[-1] == "Agent run failed: Cancelled by ada@example.com."
 
     done = services.run_succeed(job=job, output="Hi", usage={}, agents=["writer"], history=None, lines=_lines("Final"))
 
