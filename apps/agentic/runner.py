@@ -10,6 +10,7 @@ import logging
 from typing import Any
 
 from celery import signals
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 
 from apps.agentic import loop, services
@@ -61,6 +62,8 @@ def run_agent_job(job: Job) -> str | None:
     except RunFailed as exc:
         _fail(job, exc.reason, usage=exc.usage)
         return None
+    except SoftTimeLimitExceeded:
+        raise  # not a fault of the run's: the job machinery fails it, saying which limit (apps.jobs.runners)
     except Exception:
         # A fault of ours, not of the model or a server: the traceback goes to the worker log, the job says where.
         logger.exception("Agent run %s failed", job.job_id)

@@ -13,7 +13,7 @@ from django.conf import settings
 from apps.agentic import services
 from apps.agentic.models import AgentRequest, AgentSession, LogMessage, Severity
 from apps.core.timefmt import now_ms
-from apps.jobs import tasks
+from apps.jobs import runners, tasks
 from apps.jobs.models import Job
 from apps.jobs.services import job_cancel, job_claim, job_delete, jobs_delete, jobs_sweep
 from apps.tenants.models import Tenant
@@ -207,3 +207,23 @@ def test_a_runner_that_notices_the_end_later_leaves_the_request_log_as_the_sweep
 
     again = AgentRequest.objects.get(request_id=job.request_id)
     assert (again.severity, again.finished_at, again.version) == ("ERROR", closed.finished_at, closed.version)
+
+
+def test_a_soft_time_limit_that_strikes_inside_a_run_fails_it_as_the_limit_not_as_an_internal_error(
+    tenant, monkeypatch
+):
+    job = _job(tenant)
+    Job.objects.filter(pk=job.pk).update(dispatched_at=now_ms())
+
+    def struck(*args: object, **kwargs: object) -> None:
+        raise SoftTimeLimitExceeded()  # what Celery raises in the pool process, wherever the run is
+
+    monkeypatch.setattr("apps.agentic.loop.run", struck)
+    runners.job_execute(job_pk=job.pk)
+
+    job = _failed(job)
+    assert job.message == (
+        f"The agent run was stopped after {settings.CELERY_TASK_SOFT_TIME_LIMIT} s, its soft time limit "
+        "(JOB_SOFT_TIME_LIMIT_SECONDS); it had called no tool yet."
+    )
+    _closed_with_its_failure(job)
