@@ -111,8 +111,8 @@ class Job(Versioned):
 
     @property
     def noun(self) -> str:
-        """What the job is, in a sentence: "export", "import", "agent_chat"."""
-        return str(self.type).lower()
+        """What the job is, in a sentence: "export", "import", "agent run"."""
+        return "agent run" if self.type == self.Type.AGENT_CHAT else str(self.type).lower()
 
     @property
     def completed_at(self) -> datetime:

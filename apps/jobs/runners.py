@@ -76,10 +76,13 @@ def _run(job: Job) -> str | None:
     except Exception:
         logger.exception("Job %s (%s) failed", job.job_id, job.type)
         _recover_connection()
-        job_fail(
+        details = f"the worker log has the details under job {job.job_id}"
+        # A runner of another app that failed before its own handling (an agent run: its request log) is ended by
+        # that app too (apps.jobs.endings).
+        job_stop(
             job_pk=job.pk,
-            message=f"The {label} failed because of an internal error and changed nothing; the worker log has the "
-            f"details under job {job.job_id}.",
+            message=f"The {label} failed because of an internal error and changed nothing; {details}.",
+            stop=Stop(f"failed because of an internal error ({details})"),
         )
     return None
 

@@ -227,3 +227,22 @@ def test_a_soft_time_limit_that_strikes_inside_a_run_fails_it_as_the_limit_not_a
         "(JOB_SOFT_TIME_LIMIT_SECONDS); it had called no tool yet."
     )
     _closed_with_its_failure(job)
+
+
+def test_a_fault_before_the_run_began_is_an_internal_error_of_the_agent_run_and_closes_its_request_log(
+    tenant, monkeypatch
+):
+    job = _job(tenant)
+
+    def broken(**kwargs: object) -> bool:
+        raise RuntimeError("a fault of ours")
+
+    monkeypatch.setattr("apps.agentic.services.run_turn_take", broken)
+    runners.job_execute(job_pk=job.pk)
+
+    job = _failed(job)
+    assert job.message == (
+        "The agent run failed because of an internal error (the worker log has the details under job "
+        f"{job.job_id}); it had called no tool yet."
+    )
+    _closed_with_its_failure(job)
