@@ -60,7 +60,7 @@ def jobs_delete(*, tenant: Tenant, jobs: QuerySet[Job], batch: int, seconds: flo
             pks, after = selectors.job_batch(jobs=jobs, after=after, size=batch)
             if not pks:
                 return JobsDeleted(deleted, done=True)
-            _end_deleted(pks)
+            jobs_deleting(pks=pks)
             # Only the primary keys are loaded: the payloads and results can be large. Retries of these jobs
             # are unlinked (retry_of SET NULL) by the delete.
             _, per_model = Job.objects.filter(tenant_id=tenant.pk, pk__in=pks).only("pk").delete()
@@ -69,8 +69,9 @@ def jobs_delete(*, tenant: Tenant, jobs: QuerySet[Job], batch: int, seconds: flo
             return JobsDeleted(deleted, done=not selectors.job_batch(jobs=jobs, after=after, size=1)[0])
 
 
-def _end_deleted(pks: list[int]) -> None:
-    """Let the apps that run jobs of other types end those of `pks` still in progress, before they are deleted."""
+def jobs_deleting(*, pks: list[int]) -> None:
+    """The jobs `pks` are about to be deleted in the transaction open: the apps that run jobs of other types end
+    those still in progress (an agent run's request log is closed)."""
     types = types_with_endings()
     if not types:
         return

@@ -246,3 +246,17 @@ def test_a_fault_before_the_run_began_is_an_internal_error_of_the_agent_run_and_
         f"{job.job_id}); it had called no tool yet."
     )
     _closed_with_its_failure(job)
+
+
+def test_runs_deleted_in_the_admin_close_their_request_logs(tenant, admin_client):
+    one, two, three = _job(tenant), _job(tenant), _job(tenant)
+
+    page = admin_client.post(f"/admin/jobs/job/{one.pk}/delete/", {"post": "yes"})
+    picked = {"action": "delete_selected", "_selected_action": [two.pk, three.pk], "post": "yes"}
+    listing = admin_client.post("/admin/jobs/job/", picked)
+
+    assert (page.status_code, listing.status_code) == (302, 302)
+    assert not Job.objects.exists()
+    for job in (one, two, three):
+        request = AgentRequest.objects.get(request_id=job.request_id)
+        assert (request.severity, request.finished_at is not None) == ("WARNING", True)
