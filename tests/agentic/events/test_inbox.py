@@ -343,7 +343,9 @@ def test_a_bearer_token_is_no_substitute_for_the_signature(make_token: Callable[
 
 
 @pytest.mark.usefixtures("subscribed")
-@pytest.mark.parametrize(("offset", "words"), [(-301, "too old"), (301, "from the future")])
+# A minute past the 300 s either way: the server reads its clock a moment after the test (a second or more on a
+# busy machine), and int() drops up to a second; the exact boundary is tested with a fixed clock (test_signing.py).
+@pytest.mark.parametrize(("offset", "words"), [(-360, "too old"), (360, "from the future")])
 def test_a_delivery_signed_too_long_ago_or_ahead_is_refused(sender: Sender, offset: int, words: str) -> None:
     response = sender.post(order_event(), timestamp=int(time.time()) + offset)
 
@@ -354,7 +356,7 @@ def test_a_delivery_signed_too_long_ago_or_ahead_is_refused(sender: Sender, offs
 
 
 @pytest.mark.usefixtures("subscribed")
-@pytest.mark.parametrize("offset", [-290, 290])
+@pytest.mark.parametrize("offset", [-240, 240])
 def test_a_delivery_signed_within_the_tolerance_is_taken(sender: Sender, offset: int) -> None:
     response = sender.post(order_event(), timestamp=int(time.time()) + offset)
 
