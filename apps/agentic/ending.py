@@ -18,6 +18,9 @@ class AgentRunEnding:
         return f"The agent run {stop.what}; it had called no tool yet."
 
     def fail(self, job: Job, message: str, *, cancelled: bool) -> bool:
+        # A rerun's request log is opened when a worker starts it: one ended before has it opened now, so that its
+        # failure line belongs to a transcript, as every run's does.
+        services.run_begin(job=job)
         if not cancelled:
             return services.run_fail(job=job, reason=message)
         # A run cancelled mid-way ends its transcript where it stopped (docs/agent-runs.md); one cancelled before a

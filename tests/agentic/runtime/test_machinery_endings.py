@@ -15,7 +15,7 @@ from apps.agentic.models import AgentRequest, AgentSession, LogMessage, Severity
 from apps.core.timefmt import now_ms
 from apps.jobs import runners, tasks
 from apps.jobs.models import Job
-from apps.jobs.services import job_cancel, job_claim, job_delete, jobs_delete, jobs_sweep
+from apps.jobs.services import job_cancel, job_claim, job_delete, job_retry, jobs_delete, jobs_sweep
 from apps.tenants.models import Tenant
 from tests.agentic.runtime.conftest import agent
 
@@ -260,3 +260,21 @@ def test_runs_deleted_in_the_admin_close_their_request_logs(tenant, admin_client
     for job in (one, two, three):
         request = AgentRequest.objects.get(request_id=job.request_id)
         assert (request.severity, request.finished_at is not None) == ("WARNING", True)
+
+
+def test_a_rerun_cancelled_before_a_worker_started_it_gets_a_transcript_of_its_own(tenant):
+    first = _job(tenant)
+    assert services.run_fail(job=first, reason="The model refused.")
+    rerun = job_retry(job=first)
+    assert not AgentRequest.objects.filter(request_id=rerun.request_id).exists()  # opened by the worker, normally
+
+    assert job_cancel(job_pk=rerun.pk, by="ada@example.com")
+
+    request = AgentRequest.objects.get(request_id=rerun.request_id)
+    assert (request.severity, request.finished_at is not None) == ("WARNING", True)
+    assert _transcript(rerun) == [
+        ("INFO", "Agent receive request: Hello"),
+        ("WARNING", "Agent run failed: Cancelled by ada@example.com."),
+    ]
+    # The session keeps the worst of its requests: the first run's failure.
+    assert AgentSession.objects.get(session_id=rerun.session_id).severity == "ERROR"
